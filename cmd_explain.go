@@ -60,6 +60,10 @@ func cmdExplain(e env, args []string) error {
 	}
 	d := col.Diagnosis(knowledge.Options{Target: "-", Lang: *lang})
 	d.DurationMS = time.Since(start).Milliseconds()
+	d.Inputs = files
+	if len(files) == 0 {
+		d.Inputs = []string{"stdin"}
+	}
 	return knowledge.Render(e.stdout, d, *format)
 }
 

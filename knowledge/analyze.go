@@ -119,8 +119,9 @@ func (c *Collector) Feed(r io.Reader, name string) error {
 		rest := data
 		if eof {
 			complete, rest = data, nil
-		} else if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-			complete, rest = data[:i+1], data[i+1:]
+		} else if i := bytes.LastIndexByte(data[carry:], '\n'); i >= 0 {
+			// The carried part holds no newline, so only the new bytes need a look.
+			complete, rest = data[:carry+i+1], data[carry+i+1:]
 		} else if len(data) == len(buf) {
 			// A line longer than the buffer: judge it by its head, skip its tail.
 			if !skipping {
@@ -312,8 +313,12 @@ func cleanUpstream(u string) string {
 	if i := strings.Index(u, "://"); i >= 0 {
 		u = u[i+3:]
 	}
-	if strings.HasPrefix(u, "unix:") {
-		return strings.TrimSuffix(u, ":")
+	if path, ok := strings.CutPrefix(u, "unix:"); ok {
+		// nginx writes unix upstreams as unix:/run/app.sock:/request/uri
+		if i := strings.IndexByte(path, ':'); i >= 0 {
+			path = path[:i]
+		}
+		return "unix:" + path
 	}
 	if i := strings.IndexByte(u, '/'); i >= 0 {
 		u = u[:i]

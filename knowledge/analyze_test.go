@@ -268,3 +268,19 @@ func FuzzExplain(f *testing.F) {
 		}
 	})
 }
+
+func TestCleanUpstream(t *testing.T) {
+	cases := map[string]string{
+		"fastcgi://unix:/run/php/php8.2-fpm.sock:": "unix:/run/php/php8.2-fpm.sock",
+		"http://unix:/run/gunicorn.sock:/v1/items": "unix:/run/gunicorn.sock",
+		"http://127.0.0.1:8080/index.php":          "127.0.0.1:8080",
+		"http://[::1]:3000/v1/items":               "[::1]:3000",
+		"grpc://127.0.0.1:50051":                   "127.0.0.1:50051",
+		"":                                         "",
+	}
+	for in, want := range cases {
+		if got := cleanUpstream(in); got != want {
+			t.Errorf("cleanUpstream(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

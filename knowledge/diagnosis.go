@@ -25,8 +25,9 @@ type Diagnosis struct {
 	DurationMS int64        `json:"duration_ms"`
 	Error      string       `json:"error"`
 
-	Lang  string `json:"lang"`
-	Stats Stats  `json:"stats"`
+	Lang   string   `json:"lang"`
+	Inputs []string `json:"inputs,omitempty"` // explain: the files read ("stdin" for standard input)
+	Stats  Stats    `json:"stats"`
 }
 
 // Stats say how much was read, so "no evidence" can be told from "read nothing".

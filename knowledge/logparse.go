@@ -32,9 +32,7 @@ func ParseLine(raw []byte) Line {
 	var l Line
 	if !p.any(&l, s, 0) {
 		l = Line{Kind: KindOther, Message: s, Time: p.fallback}
-		if start, _ := findTail(s); start >= 0 {
-			parseTail(&l, s[start:])
-		}
+		nginxTail(&l, s)
 	}
 	l.Raw = rawS
 	return l
@@ -131,11 +129,13 @@ func bracketed(l *Line, s string) bool {
 		kernelFrom(l, strings.TrimLeft(s[n:], " "), time.Time{})
 		return true
 	}
-	// dmesg -T: "[Wed Nov 25 10:02:11 2026] …"
-	if len(s) > 26 && isLetter(s[1]) {
-		if e := strings.IndexByte(s[:min(len(s), 32)], ']'); e > 0 {
-			if t, err := time.ParseInLocation("Mon Jan _2 15:04:05 2006", s[1:e], time.UTC); err == nil {
-				kernelFrom(l, strings.TrimLeft(s[e+1:], " "), t)
+	// dmesg -T: "[Wed Nov 25 10:02:11 2026] …". Apache's error log starts the same
+	// way but has microseconds (2.4) or a "[level]" next (2.2).
+	if len(s) > 26 && s[25] == ']' && isLetter(s[1]) {
+		rest := strings.TrimLeft(s[26:], " ")
+		if _, n := nginxLevel(rest); n == 0 {
+			if t, err := time.ParseInLocation("Mon Jan _2 15:04:05 2006", s[1:25], time.UTC); err == nil {
+				kernelFrom(l, rest, t)
 				return true
 			}
 		}
@@ -255,9 +255,10 @@ func bare(l *Line, s string) bool {
 		return true
 	}
 	// ", client: ADDR, server: NAME" is written by nginx and nothing else.
-	if start, strong := findTail(s); strong {
-		*l = Line{Kind: KindNginx, Message: s[:start]}
-		parseTail(l, s[start:])
+	var in Line
+	if start, strong := nginxTail(&in, s); strong {
+		in.Kind, in.Message = KindNginx, s[:start]
+		*l = in
 		return true
 	}
 	return false
@@ -328,13 +329,10 @@ func nginxFrom(l *Line, s string, t time.Time, lvl string) {
 }
 
 func nginxBody(l *Line, s string) {
-	start, _ := findTail(s)
-	if start < 0 {
-		l.Message = s
-		return
+	l.Message = s
+	if start, _ := nginxTail(l, s); start >= 0 {
+		l.Message = s[:start]
 	}
-	l.Message = s[:start]
-	parseTail(l, s[start:])
 }
 
 // Context keys in the order ngx_http_log_error writes them.
@@ -359,14 +357,15 @@ var quotedMarkers = func() (m [nKeys]string) {
 	return m
 }()
 
-// findTail returns where nginx's context fields start in s, or -1. nginx copies
+// nginxTail stores nginx's context fields found in s in l and returns where they
+// start, or -1. nginx copies
 // the request line, Host and Referer into the log unescaped (%V in
 // ngx_http_log_error_handler) and messages may quote a decoded URI, so any of
 // ", client: " could be forged. It takes the first candidate whose fields parse to
 // the end of the line, else the first whose client and server values are plain
 // tokens; strong reports such a candidate. Without one it falls back to the first
 // quoted field (", upstream: \"…") for partial pastes.
-func findTail(s string) (start int, strong bool) {
+func nginxTail(l *Line, s string) (start int, strong bool) {
 	first, tries := -1, 0
 	for i := 0; i < len(s); {
 		j := strings.Index(s[i:], "client: ")
@@ -393,17 +392,21 @@ func findTail(s string) (start int, strong bool) {
 		if tries++; tries > maxTailTries {
 			break
 		}
-		if parseTail(nil, s[c:]) {
+		var ctx Line
+		if parseTail(&ctx, s[c:]) {
+			l.Client, l.Server, l.Request, l.Upstream, l.Host = ctx.Client, ctx.Server, ctx.Request, ctx.Upstream, ctx.Host
 			return c, true
 		}
 	}
 	if first >= 0 {
+		parseTail(l, s[first:])
 		return first, true
 	}
 	best := -1
 	for k := kRequest; k < nKeys; k++ {
 		if strings.HasPrefix(s, quotedMarkers[k][2:]) {
-			return 0, false
+			best = 0
+			break
 		}
 		lim := len(s)
 		if best >= 0 {
@@ -412,6 +415,9 @@ func findTail(s string) (start int, strong bool) {
 		if j := strings.Index(s[:lim], quotedMarkers[k]); j >= 0 {
 			best = j
 		}
+	}
+	if best >= 0 {
+		parseTail(l, s[best:])
 	}
 	return best, false
 }
@@ -444,8 +450,8 @@ func plainClientServer(s string) bool {
 	return true
 }
 
-// parseTail reads the context fields at the start of t into l (nil: a dry run)
-// and reports whether they account for the whole of t.
+// parseTail reads the context fields at the start of t into l and reports whether
+// they account for the whole of t.
 func parseTail(l *Line, t string) bool {
 	pos, next := 0, kClient
 	for pos < len(t) {
@@ -464,19 +470,17 @@ func parseTail(l *Line, t string) bool {
 			q := quotedEnd(t, v, k)
 			val, pos = t[v:q], q+1
 		}
-		if l != nil {
-			switch k {
-			case kClient:
-				l.Client = val
-			case kServer:
-				l.Server = val
-			case kRequest:
-				l.Request = val
-			case kUpstream:
-				l.Upstream = val
-			case kHost:
-				l.Host = val
-			}
+		switch k {
+		case kClient:
+			l.Client = val
+		case kServer:
+			l.Server = val
+		case kRequest:
+			l.Request = val
+		case kUpstream:
+			l.Upstream = val
+		case kHost:
+			l.Host = val
 		}
 		next = k + 1
 	}

@@ -77,10 +77,7 @@ func RenderJSON(w io.Writer, d Diagnosis) error {
 func RenderText(w io.Writer, d Diagnosis) error {
 	l := labelsFor(d.Lang)
 	var b strings.Builder
-	target := d.Target
-	if target == "-" || target == "" {
-		target = "stdin"
-	}
+	target := displayTarget(d)
 	head := fmt.Sprintf(l.header, target)
 	if d.Layout != "" && d.Layout != "unknown" {
 		head += " (" + d.Layout + ")"
@@ -183,10 +180,7 @@ func oneLine(s string, n int) string {
 func RenderMarkdown(w io.Writer, d Diagnosis) error {
 	l := labelsFor(d.Lang)
 	var b strings.Builder
-	target := d.Target
-	if target == "-" || target == "" {
-		target = "stdin"
-	}
+	target := displayTarget(d)
 	fmt.Fprintf(&b, "### "+l.header+"\n\n", "`"+target+"`")
 	if d.Error != "" {
 		b.WriteString("**✗** " + d.Error + "\n\n")
@@ -263,4 +257,14 @@ func DescribeCause(c *Cause, lang string) string {
 		fmt.Fprintf(&b, "\n%s: %s\n", map[bool]string{true: "相关原因", false: "Related"}[lang == "zh"], strings.Join(c.Related, ", "))
 	}
 	return b.String()
+}
+
+func displayTarget(d Diagnosis) string {
+	if d.Target != "-" && d.Target != "" {
+		return d.Target
+	}
+	if len(d.Inputs) > 0 {
+		return strings.Join(d.Inputs, ", ")
+	}
+	return "stdin"
 }

@@ -2,10 +2,10 @@ package testlab
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -97,7 +97,8 @@ func (a *Agent) Add(keyPath, passphrase string) {
 	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK="+a.Sock)
 	if passphrase != "" {
 		askpass := filepath.Join(filepath.Dir(a.Sock), "askpass.sh")
-		script := fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' '%s'\n", passphrase)
+		quoted := "'" + strings.ReplaceAll(passphrase, "'", `'\''`) + "'"
+		script := "#!/bin/sh\nprintf '%s\\n' " + quoted + "\n"
 		if err := os.WriteFile(askpass, []byte(script), 0o700); err != nil {
 			a.t.Fatal(err)
 		}
