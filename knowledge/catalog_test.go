@@ -1,6 +1,7 @@
 package knowledge
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -104,5 +105,22 @@ func TestCatalogErrorsNameFileAndLine(t *testing.T) {
 	}
 	if _, err := Load(fstest.MapFS{"a.yaml": {Data: valid}, "b.yaml": {Data: valid}}); err == nil || !strings.Contains(err.Error(), "duplicate cause id") && !strings.Contains(err.Error(), "does not match the file name") {
 		t.Errorf("duplicate ids: got %v", err)
+	}
+}
+
+// YAML folding joins lines with a space, which reads as a typo between Chinese characters.
+func TestChineseTextsHaveNoFoldingSpaces(t *testing.T) {
+	cat := mustBuiltin(t)
+	bad := regexp.MustCompile(`[，。；：、）]\s+\S|\p{Han}\s+（`)
+	for _, c := range cat.Causes {
+		texts := []Text{c.Title, c.Summary, c.Confirm, c.BaoTa}
+		for _, f := range c.Fixes {
+			texts = append(texts, f.Text)
+		}
+		for _, tx := range texts {
+			if m := bad.FindString(tx.Zh); m != "" {
+				t.Errorf("%s: stray space in Chinese text at %q: %s", c.ID, m, tx.Zh)
+			}
+		}
 	}
 }
