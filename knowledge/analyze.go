@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,27 +22,34 @@ type Analyzer struct {
 	Catalog *Catalog
 	pf      *prefilter
 	pats    []compiledPattern
+	byLit   [][]int // literal id → indexes into pats
 }
 
 type compiledPattern struct {
 	cause *Cause
 	*Pattern
-	contains [][]byte
 }
 
 // NewAnalyzer prepares the catalog's patterns for scanning.
 func NewAnalyzer(cat *Catalog) *Analyzer {
 	a := &Analyzer{Catalog: cat}
+	litID := map[string]int{}
 	var lits []string
 	for _, c := range cat.Causes {
 		for i := range c.Patterns {
 			p := &c.Patterns[i]
-			cp := compiledPattern{cause: c, Pattern: p}
+			pi := len(a.pats)
+			a.pats = append(a.pats, compiledPattern{cause: c, Pattern: p})
 			for _, s := range p.Contains {
-				cp.contains = append(cp.contains, []byte(s))
-				lits = append(lits, s)
+				id, ok := litID[s]
+				if !ok {
+					id = len(lits)
+					litID[s] = id
+					lits = append(lits, s)
+					a.byLit = append(a.byLit, nil)
+				}
+				a.byLit[id] = append(a.byLit[id], pi)
 			}
-			a.pats = append(a.pats, cp)
 		}
 	}
 	a.pf = newPrefilter(lits)
@@ -63,6 +71,7 @@ type Collector struct {
 	latest     time.Time
 	buf        []byte
 	sniffed    bool
+	tryPat     []bool
 	// HasChinese is set when the start of the input holds Chinese text: reply in Chinese.
 	HasChinese bool
 }
@@ -190,12 +199,31 @@ func (c *Collector) consider(raw []byte, source string) {
 		raw = raw[:maxLineLen]
 	}
 	c.candidates++
+	// Try only the patterns whose literals occur in the line, in catalog order.
+	if len(c.tryPat) != len(c.a.pats) {
+		c.tryPat = make([]bool, len(c.a.pats))
+	}
+	try := c.tryPat
+	any := false
+	c.a.pf.collect(raw, func(id int32) {
+		for _, pi := range c.a.byLit[id] {
+			try[pi] = true
+			any = true
+		}
+	})
+	if !any {
+		return
+	}
+	defer clear(try)
 	var line Line
 	parsed := false
-	matched := map[*Cause]bool{}
+	var matched []*Cause
 	for i := range c.a.pats {
+		if !try[i] {
+			continue
+		}
 		p := &c.a.pats[i]
-		if matched[p.cause] || !containsAny(raw, p.contains) {
+		if slices.Contains(matched, p.cause) || !containsAllBytes(raw, p.requiredBytes) {
 			continue
 		}
 		if !parsed {
@@ -213,11 +241,14 @@ func (c *Collector) consider(raw []byte, source string) {
 		if p.Field == "raw" || subject == "" {
 			subject = line.Raw
 		}
+		if !containsAll(subject, p.required) {
+			continue
+		}
 		m := p.re.FindStringSubmatchIndex(subject)
 		if m == nil {
 			continue
 		}
-		matched[p.cause] = true
+		matched = append(matched, p.cause)
 		vars := map[string]string{}
 		for gi, name := range p.re.SubexpNames() {
 			if name != "" && m[2*gi] >= 0 {
@@ -226,15 +257,6 @@ func (c *Collector) consider(raw []byte, source string) {
 		}
 		c.record(p, &line, vars, source)
 	}
-}
-
-func containsAny(s []byte, lits [][]byte) bool {
-	for _, l := range lits {
-		if bytes.Contains(s, l) {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *Collector) record(p *compiledPattern, line *Line, vars map[string]string, source string) {
@@ -358,4 +380,22 @@ func sourceLabel(k Kind, name string) string {
 		prefix = "audit_log"
 	}
 	return prefix + ":" + name
+}
+
+func containsAll(s string, lits []string) bool {
+	for _, l := range lits {
+		if !strings.Contains(s, l) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsAllBytes(b []byte, lits [][]byte) bool {
+	for _, l := range lits {
+		if !bytes.Contains(b, l) {
+			return false
+		}
+	}
+	return true
 }

@@ -86,9 +86,12 @@ type Pattern struct {
 	Field    string   `yaml:"field"` // message (default) or raw
 	Weight   float64  `yaml:"weight"`
 
-	re   *regexp.Regexp
-	kind Kind
-	any  bool
+	re       *regexp.Regexp
+	required []string // literals every match holds: checked before the regex
+	// requiredBytes is required for the raw line, checked before it is even parsed.
+	requiredBytes [][]byte
+	kind          Kind
+	any           bool
 }
 
 // Catalog is a validated set of causes.
@@ -275,6 +278,10 @@ func (p *Pattern) compile() error {
 		return fmt.Errorf("regex: %w", err)
 	}
 	p.re = re
+	p.required = requiredLiterals(p.Regex)
+	for _, r := range p.required {
+		p.requiredBytes = append(p.requiredBytes, []byte(r))
+	}
 	if p.Weight == 0 {
 		p.Weight = 1
 	}
