@@ -22,6 +22,8 @@ const usage = `badgateway — why is nginx answering 502?
 Usage:
   badgateway explain [--file F]... [--format text|json|markdown] [--lang en|zh]
         read nginx/php-fpm/kernel log lines (stdin or files) and explain the 502
+  badgateway diagnose HOST... [--config F] [--site NAME] [--since 15m] [--format …] [--lang …]
+        SSH to HOST (or localhost), run the nginx-502 playbook, explain the 502
   badgateway kb [list | show ID | search WORDS...] [--lang en|zh]
         browse the knowledge base of 502/504/413 causes
 
@@ -48,6 +50,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdExplain(e, args[1:])
 	case "kb":
 		err = cmdKB(e, args[1:])
+	case "diagnose":
+		err = cmdDiagnose(e, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -29,7 +29,10 @@ type Options struct {
 }
 
 func (c *Config) init(o Options) {
-	c.lookupEnv = cmp.Or(o.LookupEnv, os.LookupEnv)
+	c.lookupEnv = o.LookupEnv
+	if c.lookupEnv == nil {
+		c.lookupEnv = os.LookupEnv
+	}
 	c.home = o.Home
 	if c.home == "" {
 		c.home, _ = os.UserHomeDir() // "" only makes ~ unusable, reported where used
@@ -55,7 +58,7 @@ func LoadWith(path string, o Options) (*Config, error) {
 func Parse(name string, data []byte, o Options) (*Config, error) {
 	c := &Config{Path: name}
 	c.init(o)
-	l := &loader{c: c, file: name, dir: filepath.Dir(name), secretRefs: map[string]string{}}
+	l := &loader{c: c, file: name, dir: filepath.Dir(name), secretRefs: map[string]string{}, hopLines: map[string][]int{}, failed: map[string]bool{}}
 
 	// The node tree only locates lines: the typed decode below is the one
 	// that is strict.
@@ -101,6 +104,8 @@ type loader struct {
 	loc        locator
 	errs       []*Error
 	secretRefs map[string]string // field path → "${NAME}" as written
+	hopLines   map[string][]int  // hosts[i].jump → the line of each hop
+	failed     map[string]bool   // paths whose value could not be expanded
 }
 
 func compareBool(a, b bool) int {
@@ -113,8 +118,23 @@ func compareBool(a, b bool) int {
 	return -1
 }
 
+// errorf reports a problem at path, unless expanding its value failed
+// already: parsing what is left would only fail again.
 func (l *loader) errorf(path []any, format string, args ...any) {
-	l.errs = append(l.errs, &Error{File: l.file, Line: l.loc.line(path), Msg: fmt.Sprintf(format, args...)})
+	if l.failed[pathString(path)] {
+		return
+	}
+	l.errorAt(l.loc.line(path), format, args...)
+}
+
+// expandFailed reports a value that could not be expanded.
+func (l *loader) expandFailed(path []any, format string, args ...any) {
+	l.errorf(path, format, args...)
+	l.failed[pathString(path)] = true
+}
+
+func (l *loader) errorAt(line int, format string, args ...any) {
+	l.errs = append(l.errs, &Error{File: l.file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 // result joins the problems in file order.
@@ -251,22 +271,21 @@ func (l *loader) expandString(v reflect.Value, path []any, secretVar string) {
 	field := pathString(path)
 	if secretVar != "" && raw != "" {
 		if _, ok := singleRef(raw); !ok {
-			l.errorf(path, "%s is written inline; secrets come only from the environment: write %s: ${%s} and export %s",
+			l.expandFailed(path, "%s is written inline; secrets come only from the environment: write %s: ${%s} and export %s",
 				field, path[len(path)-1], secretVar, secretVar)
 			v.SetString("")
 			return
 		}
 		l.secretRefs[field] = raw
 	} else if what, ok := looksLikeToken(raw); ok {
-		l.errorf(path, "%s holds what looks like %s; secrets come only from ${ENV_VAR} references: move it to an environment variable (and rotate it if this file was shared)",
+		l.expandFailed(path, "%s holds what looks like %s; secrets come only from ${ENV_VAR} references: move it to an environment variable (and rotate it if this file was shared)",
 			field, what)
-		v.SetString("")
+		v.SetString("") // so no later message can quote it
 		return
 	}
 	out, unset, err := expandEnv(raw, l.c.lookupEnv)
 	if err != nil {
-		l.errorf(path, "%s %v", field, err)
-		v.SetString("")
+		l.expandFailed(path, "%s %v", field, err)
 		return
 	}
 	if len(unset) > 0 {
@@ -467,6 +486,7 @@ func (l *loader) jumpList(p []any, list []string) []string {
 				continue
 			}
 			out = append(out, hop)
+			l.hopLines[pathString(p)] = append(l.hopLines[pathString(p)], l.loc.line(at(p, i)))
 		}
 	}
 	return out
@@ -602,6 +622,11 @@ func (l *loader) yamlError(err error) {
 		if sm := yamlLineRE.FindStringSubmatch(m); sm != nil {
 			line, _ = strconv.Atoi(sm[1])
 			m = sm[2]
+			// yaml.v3 adds 1 to the 0-based line only for scanner errors;
+			// its parser errors ("did not find expected …") are a line early.
+			if strings.HasPrefix(m, "did not find expected") {
+				line++
+			}
 		}
 		l.errs = append(l.errs, &Error{File: l.file, Line: line, Msg: l.explainYAML(line, m)})
 	}

@@ -25,9 +25,10 @@ type Diagnosis struct {
 	DurationMS int64        `json:"duration_ms"`
 	Error      string       `json:"error"`
 
-	Lang   string   `json:"lang"`
-	Inputs []string `json:"inputs,omitempty"` // explain: the files read ("stdin" for standard input)
-	Stats  Stats    `json:"stats"`
+	Facts  map[string]any `json:"facts,omitempty"` // diagnose: what each step found
+	Lang   string         `json:"lang"`
+	Inputs []string       `json:"inputs,omitempty"` // explain: the files read ("stdin" for standard input)
+	Stats  Stats          `json:"stats"`
 }
 
 // Stats say how much was read, so "no evidence" can be told from "read nothing".

@@ -268,3 +268,11 @@ func displayTarget(d Diagnosis) string {
 	}
 	return "stdin"
 }
+
+// RenderJSONList writes several diagnoses (one per host) as a JSON array.
+func RenderJSONList(w io.Writer, ds []Diagnosis) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(ds)
+}

@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/badgateway/badgateway/remote"
 )
 
 //go:embed builtin/*.yaml
@@ -207,6 +205,9 @@ func Parse(file string, data []byte) (*Playbook, error) {
 				continue
 			}
 			for _, ref := range factRefs(t) {
+				if ref == "vars" {
+					continue // run options such as the --site name, not a step
+				}
 				if _, known := ids[ref]; !known {
 					bad(at(i, "run"), "step %q uses .%s, which is no step's facts", s.ID, ref)
 				} else if !contains(s.Needs, ref) {
@@ -439,21 +440,5 @@ func yamlError(file string, err error) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
-// funcs are available to run and when templates.
-var funcs = template.FuncMap{
-	"quote": remote.Quote,
-	"quoteEach": func(v any) string {
-		var words []string
-		switch v := v.(type) {
-		case []string:
-			words = v
-		case string:
-			words = []string{v}
-		}
-		q := make([]string, len(words))
-		for i, w := range words {
-			q[i] = remote.Quote(w)
-		}
-		return strings.Join(q, " ")
-	},
-}
+// funcs are available to run and when templates; funcs.go fills it.
+var funcs = template.FuncMap{}

@@ -1,0 +1,127 @@
+package playbooks
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"time"
+
+	"github.com/badgateway/badgateway/knowledge"
+	"github.com/badgateway/badgateway/remote"
+)
+
+// DiagnoseOptions tune Diagnose.
+type DiagnoseOptions struct {
+	Site           string        // narrow to one server_name
+	Since          time.Duration // keep log evidence this recent by the host's clock
+	Lang           string
+	CommandTimeout time.Duration
+	OnEvent        func(Event)
+}
+
+// Diagnose runs the playbook on r and turns its logs and facts into a diagnosis.
+func Diagnose(ctx context.Context, r remote.Runner, pb *Playbook, an *knowledge.Analyzer, o DiagnoseOptions) knowledge.Diagnosis {
+	rep := Run(ctx, r, pb, Options{
+		OnEvent:        o.OnEvent,
+		DefaultTimeout: o.CommandTimeout,
+		Vars:           map[string]string{"site": o.Site},
+	})
+	return FromReport(rep, an, o)
+}
+
+// FromReport builds the diagnosis of a finished run: log steps go through the
+// cause matcher within the time window, facts are attached.
+func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledge.Diagnosis {
+	col := an.NewCollector()
+	var now time.Time
+	if s := rep.Step("host"); s != nil {
+		if h, ok := s.Facts.(knowledge.HostInfo); ok {
+			now = h.Now
+		}
+	}
+	if !now.IsZero() && o.Since > 0 {
+		col.Now, col.Since = now, o.Since
+	}
+	for _, s := range rep.Steps {
+		if s.Log == "" || len(s.Stdout) == 0 {
+			continue
+		}
+		for _, part := range splitLogs(s.Stdout, s.Log) {
+			// Reading from memory cannot fail.
+			_ = col.Feed(bytes.NewReader(part.text), part.name)
+		}
+	}
+	d := col.Diagnosis(knowledge.Options{Target: rep.Target, Lang: o.Lang, Now: now})
+	d.Layout = Layout(rep)
+	d.Facts = rep.Facts()
+	for _, s := range rep.Steps {
+		d.Steps = append(d.Steps, knowledge.StepReport{
+			ID: s.ID, ExitCode: s.ExitCode, DurationMS: s.Duration.Milliseconds(), Error: s.Error,
+		})
+	}
+	return d
+}
+
+type logPart struct {
+	name string
+	text []byte
+}
+
+// splitLogs cuts a log step's output at the "==> FILE <==" headers it prints.
+func splitLogs(out []byte, fallback string) []logPart {
+	var parts []logPart
+	cur := logPart{name: fallback}
+	start := 0
+	for pos := 0; pos < len(out); {
+		end := bytes.IndexByte(out[pos:], '\n')
+		if end < 0 {
+			end = len(out)
+		} else {
+			end += pos
+		}
+		line := string(out[pos:end])
+		if name, ok := fileMarker(line); ok {
+			if pos > start {
+				cur.text = out[start:pos]
+				parts = append(parts, cur)
+			}
+			cur = logPart{name: strings.TrimSuffix(name, " (missing)")}
+			start = min(end+1, len(out))
+		}
+		pos = end + 1
+	}
+	if start < len(out) {
+		cur.text = out[start:]
+		parts = append(parts, cur)
+	}
+	return parts
+}
+
+// Layout names the kind of host: baota, rhel, debian, docker or unknown.
+func Layout(rep *Report) string {
+	var h knowledge.HostInfo
+	if s := rep.Step("host"); s != nil {
+		h, _ = s.Facts.(knowledge.HostInfo)
+	}
+	if s := rep.Step("processes"); s != nil {
+		if procs, ok := s.Facts.([]knowledge.Process); ok {
+			if m := nginxMaster(procs); m != nil && strings.HasPrefix(m.Binary, "/www/server/nginx/") {
+				return "baota"
+			}
+		}
+	}
+	switch {
+	case h.BaoTa:
+		return "baota"
+	case h.Container == "docker":
+		return "docker"
+	}
+	id := " " + h.OSID + " " + h.OSLike + " "
+	switch {
+	case strings.Contains(id, " rhel ") || strings.Contains(id, " fedora ") || strings.Contains(id, " centos "):
+		return "rhel"
+	case strings.Contains(id, " debian ") || strings.Contains(id, " ubuntu "):
+		return "debian"
+	}
+	return "unknown"
+}

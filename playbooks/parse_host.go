@@ -1,0 +1,60 @@
+package playbooks
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/badgateway/badgateway/knowledge"
+)
+
+func init() { Parsers["host_info"] = wrapParser(ParseHostInfo) }
+
+// ParseHostInfo reads the key=value lines of the nginx-502 playbook's `host` step.
+func ParseHostInfo(out []byte) (knowledge.HostInfo, error) {
+	var h knowledge.HostInfo
+	p := newProblems("host_info")
+	eachLine(out, func(n int, line string) {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			if strings.TrimSpace(line) != "" {
+				p.add(n, "not key=value: %q", line)
+			}
+			return
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"'`)
+		switch k {
+		case "hostname":
+			h.Hostname = v
+		case "now":
+			t, err := time.ParseInLocation("2006-01-02T15:04:05", v, time.UTC)
+			if err != nil {
+				p.add(n, "clock: %v", err)
+				return
+			}
+			h.Now = t
+		case "nproc":
+			h.CPUs, _ = strconv.Atoi(v)
+		case "loadavg":
+			f := strings.Fields(v)
+			if len(f) >= 3 {
+				h.Load1, _ = strconv.ParseFloat(f[0], 64)
+				h.Load5, _ = strconv.ParseFloat(f[1], 64)
+				h.Load15, _ = strconv.ParseFloat(f[2], 64)
+			}
+		case "os_ID":
+			h.OSID = v
+		case "os_ID_LIKE":
+			h.OSLike = v
+		case "os_VERSION_ID":
+			h.OSVersion = v
+		case "os_PRETTY_NAME":
+			h.OSName = v
+		case "baota":
+			h.BaoTa = v == "1"
+		case "container":
+			h.Container = v
+		}
+	})
+	return h, p.err()
+}
