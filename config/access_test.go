@@ -79,6 +79,12 @@ func TestAllowedNoRules(t *testing.T) {
 			t.Errorf("no rules: Allowed(%+v) = true", req)
 		}
 	}
+	// An unknown (empty) id never matches, even a rule built in code with
+	// an empty entry, which Load would have refused.
+	built := &Config{Access: []AccessRule{{Hosts: []string{"*"}, SlackUsers: []string{""}, SlackChannels: []string{""}, SlackGroups: []string{""}}}}
+	if built.Allowed(AccessRequest{Platform: PlatformSlack, Roles: []string{""}}, h) {
+		t.Error("an empty id matched an empty rule entry")
+	}
 	if c.Allowed(AccessRequest{Platform: PlatformSlack, UserID: "U1"}, localHost()) || Default().Allowed(AccessRequest{Platform: PlatformSlack, UserID: "U1"}, localHost()) {
 		t.Error("no rules: localhost allowed")
 	}

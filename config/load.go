@@ -77,8 +77,10 @@ func Parse(name string, data []byte, o Options) (*Config, error) {
 	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
 		l.yamlError(err)
 	}
+	// yaml.Unmarshal above read only the first document: anything after
+	// it would be silently ignored.
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		l.errs = append(l.errs, &Error{File: name, Line: extra.Line, Msg: "a second YAML document (after ---); keep the whole config in one document"})
 	}
 	// A structural error leaves fields unset, and validating them would

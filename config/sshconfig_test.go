@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"os/user"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -173,5 +174,31 @@ func TestMatchPattern(t *testing.T) {
 		if got := matchPattern(tt.s, tt.p); got != tt.want {
 			t.Errorf("matchPattern(%q, %q) = %v", tt.s, tt.p, got)
 		}
+	}
+}
+
+func TestExpandIdentity(t *testing.T) {
+	tok := sshTokens{home: "/home/op", host: "10.0.0.5", orig: "web-01", user: "deploy", port: 2222}
+	for in, want := range map[string]string{
+		"~/.ssh/id_%n":          "/home/op/.ssh/id_web-01",
+		"%d/keys/%r@%h:%p":      "/home/op/keys/deploy@10.0.0.5:2222",
+		"/keys/100%%-%h":        "/keys/100%-10.0.0.5",
+		"/keys/" + "plain_name": "/keys/plain_name",
+	} {
+		got, err := expandIdentity(sshValue{args: []string{in}}, tok)
+		if err != nil || got != want {
+			t.Errorf("expandIdentity(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Skip("no current user:", err)
+	}
+	if got, err := expandIdentity(sshValue{args: []string{"/keys/%u"}}, tok); err != nil || got != "/keys/"+u.Username {
+		t.Errorf("expandIdentity(%%u) = %q, %v; want /keys/%s", got, err, u.Username)
+	}
+	if _, err := expandIdentity(sshValue{args: []string{"/keys/%"}, file: "cfg", line: 3}, tok); err == nil ||
+		err.Error() != `cfg:3: IdentityFile "/keys/%" ends with a lone %; write %% for a literal %` {
+		t.Errorf("lone %%: %v", err)
 	}
 }

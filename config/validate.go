@@ -54,6 +54,7 @@ func (l *loader) validateHosts() {
 		p := []any{"hosts", i}
 		who := fmt.Sprintf("host %q", h.Name)
 		switch {
+		case l.failed[pathString(at(p, "name"))]:
 		case h.Name == "":
 			who = pathString(p)
 			if !l.unset(pathString(at(p, "name"))) {

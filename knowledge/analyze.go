@@ -72,6 +72,8 @@ type Collector struct {
 	buf        []byte
 	sniffed    bool
 	tryPat     []bool
+	hostVars   map[string]map[string]string // per cause: facts for titles and fixes
+	hostFixes  map[string][]hostFix
 	// HasChinese is set when the start of the input holds Chinese text: reply in Chinese.
 	HasChinese bool
 }
@@ -99,7 +101,7 @@ type evidenceGroup struct {
 
 // NewCollector starts an analysis.
 func (a *Analyzer) NewCollector() *Collector {
-	return &Collector{a: a, causes: map[string]*causeEvidence{}}
+	return &Collector{a: a, causes: map[string]*causeEvidence{}, hostVars: map[string]map[string]string{}, hostFixes: map[string][]hostFix{}}
 }
 
 // Feed reads log text from r to its end, in constant memory. name is the file the
@@ -260,13 +262,19 @@ func (c *Collector) consider(raw []byte, source string) {
 }
 
 func (c *Collector) record(p *compiledPattern, line *Line, vars map[string]string, source string) {
-	ce := c.causes[p.cause.ID]
+	fillVars(vars, line)
+	c.add(p.cause, p.Weight, line, vars, sourceLabel(line.Kind, source))
+}
+
+// add records one line of evidence for cause.
+func (c *Collector) add(cause *Cause, weight float64, line *Line, vars map[string]string, source string) {
+	ce := c.causes[cause.ID]
 	if ce == nil {
-		ce = &causeEvidence{cause: p.cause, byKey: map[string]*evidenceGroup{}}
-		c.causes[p.cause.ID] = ce
+		ce = &causeEvidence{cause: cause, byKey: map[string]*evidenceGroup{}}
+		c.causes[cause.ID] = ce
 	}
 	ce.count++
-	ce.weight = max(ce.weight, p.Weight)
+	ce.weight = max(ce.weight, weight)
 	t := line.Time
 	if t.IsZero() {
 		ce.timeless = true
@@ -281,8 +289,6 @@ func (c *Collector) record(p *compiledPattern, line *Line, vars map[string]strin
 			c.latest = t
 		}
 	}
-	fillVars(vars, line)
-	source = sourceLabel(line.Kind, source)
 	key := source + "\x00" + maskDigits(line.Message) + "\x00" + vars["upstream"]
 	g := ce.byKey[key]
 	if g == nil {

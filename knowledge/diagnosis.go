@@ -46,6 +46,7 @@ type StepReport struct {
 	ExitCode   int    `json:"exit_code"`
 	DurationMS int64  `json:"duration_ms"`
 	Error      string `json:"error"`
+	Skipped    string `json:"skipped,omitempty"` // why the step did not run, when that is by design
 }
 
 // Finding is one cause with the evidence for it.
@@ -229,14 +230,26 @@ func (c *Collector) describe(f *Finding, ce *causeEvidence, o Options) {
 		return groups[i].last.After(groups[j].last)
 	})
 	vars := map[string]string{}
-	if len(groups) > 0 {
-		vars = groups[0].vars
+	for k, v := range c.hostVars[f.ID] {
+		vars[k] = v
+	}
+	// The busiest log line names the upstream; host facts fill what it lacks.
+	for _, g := range groups {
+		if !strings.HasPrefix(g.source, "host:") {
+			for k, v := range g.vars {
+				vars[k] = v
+			}
+			break
+		}
 	}
 	f.Title = Expand(cause.Title.In(o.Lang), vars)
 	f.Summary = Expand(cause.Summary.In(o.Lang), vars)
 	f.Confirm = Expand(cause.Confirm.In(o.Lang), vars)
 	f.BaoTa = Expand(cause.BaoTa.In(o.Lang), vars)
 	f.Related = cause.Related
+	for _, hf := range c.hostFixes[f.ID] {
+		f.Fixes = append(f.Fixes, Text{En: hf.en, Zh: hf.zh}.In(o.Lang))
+	}
 	for _, fx := range cause.Fixes {
 		f.Fixes = append(f.Fixes, renderFix(fx, o.Lang, vars))
 	}

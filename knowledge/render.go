@@ -19,7 +19,7 @@ func DetectLang(s string) string {
 }
 
 type labels struct {
-	header, noEvidence, noEvidenceHint, why, proof, fix, confirm, baota, others, explainedBy, steps, failed, times, seen string
+	header, noEvidence, noEvidenceHint, hostNoEvidence, hostHint, why, proof, fix, confirm, baota, others, explainedBy, steps, failed, times, seen string
 }
 
 var texts = map[string]labels{
@@ -27,6 +27,8 @@ var texts = map[string]labels{
 		header:         "502 diagnosis for %s",
 		noEvidence:     "No 502/504 evidence found (%d lines read).",
 		noEvidenceHint: "Paste the nginx error.log lines around the failure (and the php-fpm log or `dmesg` if you have them), or run `badgateway diagnose HOST` to look at the host itself.",
+		hostNoEvidence: "No 502/504 evidence on %s: the logs of the window hold no upstream errors, and every upstream and socket checked is up.",
+		hostHint:       "If users still see errors, widen the window (--since 2h), narrow to the site (--site NAME), or check the load balancer in front of nginx.",
 		why:            "Why",
 		proof:          "Proof",
 		fix:            "Fix",
@@ -43,6 +45,8 @@ var texts = map[string]labels{
 		header:         "%s 的 502 诊断",
 		noEvidence:     "没有找到 502/504 的证据（读取了 %d 行）。",
 		noEvidenceHint: "请贴出出错时间附近的 nginx error.log（如有，再加上 php-fpm 日志或 `dmesg` 输出），或运行 `badgateway diagnose 主机名` 直接检查主机。",
+		hostNoEvidence: "%s 上没有 502/504 的证据：时间窗口内的日志没有上游错误，检查过的上游和套接字都正常。",
+		hostHint:       "如果用户仍然看到错误，请扩大时间窗口（--since 2h）、限定站点（--site 站点名），或检查 nginx 前面的负载均衡。",
 		why:            "原因",
 		proof:          "证据",
 		fix:            "修复",
@@ -87,9 +91,7 @@ func RenderText(w io.Writer, d Diagnosis) error {
 		b.WriteString("✗ " + d.Error + "\n")
 	}
 	if len(d.Causes) == 0 {
-		if d.Verdict == VerdictNoEvidence {
-			fmt.Fprintf(&b, l.noEvidence+"\n%s\n", d.Stats.Lines, l.noEvidenceHint)
-		}
+		writeNoEvidence(&b, l, d, false)
 	} else {
 		top := d.Causes[0]
 		fmt.Fprintf(&b, "▶ %s  [%s, %d, %.0f%%]\n\n", top.Title, top.ID, top.Status, top.Confidence*100)
@@ -186,9 +188,7 @@ func RenderMarkdown(w io.Writer, d Diagnosis) error {
 		b.WriteString("**✗** " + d.Error + "\n\n")
 	}
 	if len(d.Causes) == 0 {
-		if d.Verdict == VerdictNoEvidence {
-			fmt.Fprintf(&b, l.noEvidence+"\n\n%s\n", d.Stats.Lines, l.noEvidenceHint)
-		}
+		writeNoEvidence(&b, l, d, true)
 	} else {
 		top := d.Causes[0]
 		fmt.Fprintf(&b, "**%s** · `%s` · %d · %.0f%%\n\n", top.Title, top.ID, top.Status, top.Confidence*100)
@@ -275,4 +275,19 @@ func RenderJSONList(w io.Writer, ds []Diagnosis) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(ds)
+}
+
+func writeNoEvidence(b *strings.Builder, l labels, d Diagnosis, md bool) {
+	if d.Verdict != VerdictNoEvidence {
+		return
+	}
+	sep := "\n"
+	if md {
+		sep = "\n\n"
+	}
+	if d.Target != "-" && d.Target != "" {
+		fmt.Fprintf(b, l.hostNoEvidence+sep+"%s\n", d.Target, l.hostHint)
+		return
+	}
+	fmt.Fprintf(b, l.noEvidence+sep+"%s\n", d.Stats.Lines, l.noEvidenceHint)
 }

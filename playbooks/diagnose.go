@@ -51,13 +51,19 @@ func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledg
 			_ = col.Feed(bytes.NewReader(part.text), part.name)
 		}
 	}
-	d := col.Diagnosis(knowledge.Options{Target: rep.Target, Lang: o.Lang, Now: now})
-	d.Layout = Layout(rep)
+	layout := Layout(rep)
+	facts := HostFacts(rep)
+	facts.Layout = layout
+	col.AddHostFacts(facts)
+	d := col.Diagnosis(knowledge.Options{Target: rep.Target, Lang: o.Lang, Now: now, BaoTa: layout == "baota"})
+	d.Layout = layout
 	d.Facts = rep.Facts()
 	for _, s := range rep.Steps {
-		d.Steps = append(d.Steps, knowledge.StepReport{
-			ID: s.ID, ExitCode: s.ExitCode, DurationMS: s.Duration.Milliseconds(), Error: s.Error,
-		})
+		sr := knowledge.StepReport{ID: s.ID, ExitCode: s.ExitCode, DurationMS: s.Duration.Milliseconds(), Error: s.Error}
+		if s.Skipped && s.Error == skipCondition {
+			sr.Error, sr.Skipped = "", "condition not met"
+		}
+		d.Steps = append(d.Steps, sr)
 	}
 	return d
 }
@@ -124,4 +130,38 @@ func Layout(rep *Report) string {
 		return "debian"
 	}
 	return "unknown"
+}
+
+// HostFacts gathers the typed facts of a run, whatever the steps were called.
+func HostFacts(rep *Report) knowledge.HostFacts {
+	var f knowledge.HostFacts
+	for _, s := range rep.Steps {
+		switch v := s.Facts.(type) {
+		case knowledge.HostInfo:
+			f.Host = &v
+		case knowledge.NginxConfig:
+			f.Nginx = &v
+		case []knowledge.Process:
+			f.Processes = v
+		case []knowledge.Listener:
+			f.Listeners = v
+		case []knowledge.ServiceState:
+			f.Services = v
+		case []knowledge.Filesystem:
+			f.Disks = v
+		case knowledge.Memory:
+			f.Memory = &v
+		case []knowledge.Limits:
+			f.Limits = v
+		case knowledge.SELinux:
+			f.SELinux = &v
+		case knowledge.FPMConfig:
+			f.FPM = &v
+		case []knowledge.SocketStat:
+			f.Sockets = v
+		case []knowledge.Probe:
+			f.Probes = v
+		}
+	}
+	return f
 }

@@ -196,7 +196,7 @@ func shouldSkip(s *Step, data map[string]any) (bool, string) {
 	}
 	switch strings.ToLower(strings.TrimSpace(b.String())) {
 	case "", "false", "0", "no", "<no value>":
-		return true, "skipped: condition not met"
+		return true, skipCondition
 	}
 	return false, ""
 }
@@ -252,6 +252,9 @@ func firstLine(b []byte) string {
 	}
 	return s
 }
+
+// skipCondition is the Error of a step whose when rendered false: by design, not a failure.
+const skipCondition = "skipped: condition not met"
 
 // ErrUnknownPlaybook is returned by Set.Get.
 var ErrUnknownPlaybook = errors.New("unknown playbook")

@@ -830,7 +830,7 @@ func (w *nginxWalker) linkUpstreams() {
 		locs := w.cfg.Servers[si].Locations
 		for li := range locs {
 			p := locs[li].Pass
-			if p == nil || p.UsesVariable || p.Socket != "" || p.Port != 0 || strings.HasSuffix(p.Address, ":0") {
+			if p == nil || p.UsesVariable || p.Socket != "" || portWritten(p.Address) {
 				continue
 			}
 			if name, ok := names[strings.ToLower(p.Host)]; ok {
@@ -838,12 +838,21 @@ func (w *nginxWalker) linkUpstreams() {
 				continue
 			}
 			def := map[string]int{"http": 80, "https": 443}[p.Scheme]
-			if def != 0 && p.Host != "" && !strings.Contains(p.Address, "]:") {
+			if def != 0 && p.Host != "" {
 				p.Port = def
 				p.Address = joinHostPort(p.Host, def)
 			}
 		}
 	}
+}
+
+// portWritten: the address names a port, even an invalid one (which nginx
+// would have refused, so it is left alone here).
+func portWritten(hp string) bool {
+	if strings.HasPrefix(hp, "[") {
+		return strings.Contains(hp, "]:")
+	}
+	return strings.Count(hp, ":") == 1
 }
 
 func joinHostPort(host string, port int) string {

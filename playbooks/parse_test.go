@@ -490,3 +490,24 @@ func TestStatSockets(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+// FuzzParsers runs every parser on the same bytes: none may panic, and an error
+// is always a *ParseError.
+func FuzzParsers(f *testing.F) {
+	for _, name := range []string{"ss.debian12.txt", "ps.debian12.txt", "df.debian12.txt", "free.debian12.txt", "limits.debian12.txt",
+		"fpm.debian12.txt", "stat.debian12.txt", "systemctl_printf.debian12.txt", "rhel/free.rhel6.txt", "rhel/ss.rhel7.txt", "rhel/stat.rhel7.txt"} {
+		f.Add(testdata(f, name))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for name, p := range Parsers {
+			if name == "nginx_t" {
+				continue // FuzzParseNginxT
+			}
+			_, err := p(in)
+			var pe *ParseError
+			if err != nil && !errors.As(err, &pe) {
+				t.Fatalf("%s: error %v is not a *ParseError", name, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,493 @@
+package knowledge
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// HostFacts is what a playbook learned about one host. Nil and empty fields mean
+// the step gave nothing; rules then stay silent rather than guess.
+type HostFacts struct {
+	Host      *HostInfo
+	Nginx     *NginxConfig
+	Processes []Process
+	Listeners []Listener
+	Services  []ServiceState
+	Disks     []Filesystem
+	Memory    *Memory
+	Limits    []Limits
+	SELinux   *SELinux
+	FPM       *FPMConfig
+	Sockets   []SocketStat
+	Probes    []Probe
+	Layout    string
+}
+
+// hostFix is a fix written for this host, shown before the catalog's general ones.
+type hostFix struct{ en, zh string }
+
+// AddHostFacts joins host state with the log evidence already collected: it
+// confirms, refines (a refused connection while the backend listens elsewhere is a
+// wrong address) and finds broken upstreams the logs did not mention.
+func (c *Collector) AddHostFacts(f HostFacts) {
+	r := hostRules{c: c, f: f}
+	r.nginxConfig()
+	r.unixUpstreams()
+	r.tcpUpstreams()
+	r.probes()
+	r.permissions()
+	r.disks()
+	r.pool()
+	r.load()
+}
+
+type hostRules struct {
+	c *Collector
+	f HostFacts
+}
+
+// fact records host evidence for cause id; text is shown as the proof line.
+func (r *hostRules) fact(id, source, text string, vars map[string]string) {
+	cause := r.c.a.Catalog.Cause(id)
+	if cause == nil {
+		return
+	}
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	line := Line{Message: text, Raw: text}
+	r.c.add(cause, 1, &line, vars, "host:"+source)
+	for k, v := range vars {
+		if r.c.hostVars[id] == nil {
+			r.c.hostVars[id] = map[string]string{}
+		}
+		r.c.hostVars[id][k] = v
+	}
+}
+
+func (r *hostRules) fix(id, en, zh string) {
+	r.c.hostFixes[id] = append(r.c.hostFixes[id], hostFix{en, zh})
+}
+
+// has reports log evidence (not host facts) for cause id about upstream u ("" = any).
+func (r *hostRules) has(id, upstream string) bool {
+	ce := r.c.causes[id]
+	if ce == nil {
+		return false
+	}
+	for _, g := range ce.groups {
+		if strings.HasPrefix(g.source, "host:") {
+			continue
+		}
+		if upstream == "" || g.vars["upstream"] == upstream {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *hostRules) nginxConfig() {
+	n := r.f.Nginx
+	if n == nil || n.TestResult != "failed" {
+		return
+	}
+	for _, m := range n.Messages {
+		if strings.Contains(m, "[emerg]") || strings.Contains(m, "test failed") {
+			r.fact("nginx_config_invalid", "nginx -t", m, nil)
+		}
+	}
+}
+
+// passTarget is one place nginx sends requests to.
+type passTarget struct {
+	pass    NginxPass
+	address string // unix:/path or host:port
+}
+
+func (r *hostRules) passes() []passTarget {
+	if r.f.Nginx == nil {
+		return nil
+	}
+	var out []passTarget
+	seen := map[string]bool{}
+	add := func(p NginxPass, addr string) {
+		if addr == "" || seen[addr] {
+			return
+		}
+		seen[addr] = true
+		out = append(out, passTarget{pass: p, address: addr})
+	}
+	ups := map[string]NginxUpstream{}
+	for _, u := range r.f.Nginx.Upstreams {
+		ups[u.Name] = u
+	}
+	for _, s := range r.f.Nginx.Servers {
+		for _, l := range s.Locations {
+			if l.Pass == nil || l.Pass.UsesVariable {
+				continue
+			}
+			if u, ok := ups[l.Pass.Address]; ok {
+				for _, us := range u.Servers {
+					p := *l.Pass
+					p.File, p.Line = u.File, us.Line
+					add(p, us.Address)
+				}
+				continue
+			}
+			add(*l.Pass, l.Pass.Address)
+		}
+	}
+	return out
+}
+
+func (r *hostRules) fpmRunning() bool {
+	for _, p := range r.f.Processes {
+		if strings.HasPrefix(p.Args, "php-fpm: master process") {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *hostRules) unixListening(path string) bool {
+	for _, l := range r.f.Listeners {
+		if l.Proto == "unix" && l.Local == path {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *hostRules) stat(path string) *SocketStat {
+	for i := range r.f.Sockets {
+		if r.f.Sockets[i].Path == path {
+			return &r.f.Sockets[i]
+		}
+	}
+	return nil
+}
+
+func (r *hostRules) poolFor(listen string) *FPMPool {
+	if r.f.FPM == nil {
+		return nil
+	}
+	for i := range r.f.FPM.Pools {
+		if r.f.FPM.Pools[i].Listen == listen {
+			return &r.f.FPM.Pools[i]
+		}
+	}
+	return nil
+}
+
+func where(file string, line int) string {
+	if file == "" {
+		return ""
+	}
+	if line > 0 {
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return file
+}
+
+// unixUpstreams checks every unix socket nginx passes to against php-fpm's pools,
+// the process list, the listening sockets and the socket file itself.
+func (r *hostRules) unixUpstreams() {
+	for _, t := range r.passes() {
+		path, ok := strings.CutPrefix(t.address, "unix:")
+		if !ok {
+			continue
+		}
+		st := r.stat(path)
+		missing := st != nil && !st.Exists && st.Error == "No such file or directory"
+		listening := r.unixListening(path)
+		logged := r.has("upstream_down", t.address) || r.has("upstream_socket_missing", t.address)
+		if !logged && !missing && (listening || len(r.f.Listeners) == 0) {
+			continue
+		}
+		vars := map[string]string{"upstream": t.address, "socket": path}
+		pool := r.poolFor(path)
+		if pool == nil && r.f.FPM != nil && len(r.f.FPM.Pools) > 0 {
+			// php-fpm is configured, but no pool listens where nginx looks.
+			other := r.f.FPM.Pools[0]
+			vars["pool_file"] = other.File
+			r.fact("upstream_wrong_address", "nginx -T",
+				fmt.Sprintf("nginx passes to %s (%s)", t.address, where(t.pass.File, t.pass.Line)), vars)
+			var listens []string
+			for _, p := range r.f.FPM.Pools {
+				listens = append(listens, fmt.Sprintf("pool %s listens on %s (%s)", p.Name, p.Listen, where(p.File, p.Line)))
+			}
+			r.fact("upstream_wrong_address", "php-fpm config", "no php-fpm pool listens there: "+strings.Join(listens, "; "), vars)
+			r.fix("upstream_wrong_address",
+				fmt.Sprintf("Make nginx and php-fpm agree: in %s set `%s unix:%s;` (then `nginx -t && nginx -s reload`), or set `listen = %s` in %s and restart php-fpm.",
+					where(t.pass.File, t.pass.Line), t.pass.Directive, other.Listen, path, other.File),
+				fmt.Sprintf("让 nginx 与 php-fpm 指向同一个地址：在 %s 写 `%s unix:%s;`（然后 `nginx -t && nginx -s reload`），或在 %s 中设置 `listen = %s` 并重启 php-fpm。",
+					where(t.pass.File, t.pass.Line), t.pass.Directive, other.Listen, other.File, path))
+			continue
+		}
+		if pool == nil {
+			continue
+		}
+		vars["pool_file"] = pool.File
+		if !r.fpmRunning() {
+			text := "no php-fpm master process is running (ps)"
+			r.fact("upstream_down", "ps", text, vars)
+			r.fact("upstream_down", "php-fpm config", fmt.Sprintf("pool %s (%s) should listen on %s", pool.Name, where(pool.File, pool.Line), path), vars)
+			if st != nil && st.Exists && !listening {
+				r.fact("upstream_down", "stat", fmt.Sprintf("%s exists but nothing listens on it: left behind by a php-fpm that was killed", path), vars)
+			}
+			for _, s := range r.f.Services {
+				if strings.Contains(s.Name, "php") && s.Active != "unknown" && s.Active != "active" {
+					r.fact("upstream_down", "systemctl", fmt.Sprintf("%s is %s", s.Name, s.Active), vars)
+				}
+			}
+			continue
+		}
+		if st != nil && st.Exists && !listening && len(r.f.Listeners) > 0 {
+			r.fact("upstream_down", "ss", fmt.Sprintf("%s exists but no process listens on it (ss -lx)", path), vars)
+		}
+	}
+}
+
+// local reports whether host names this machine, where ss can see the listener.
+func local(host string, self *HostInfo) bool {
+	switch host {
+	case "127.0.0.1", "localhost", "::1", "0.0.0.0", "::", "*", "":
+		return true
+	}
+	return strings.HasPrefix(host, "127.")
+}
+
+func splitAddr(addr string) (string, int) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return addr, 0
+	}
+	port, _ := strconv.Atoi(addr[i+1:])
+	return strings.Trim(addr[:i], "[]"), port
+}
+
+func (r *hostRules) tcpListening(port int) *Listener {
+	for i := range r.f.Listeners {
+		l := &r.f.Listeners[i]
+		if l.Proto == "tcp" && l.Port == port {
+			return l
+		}
+	}
+	return nil
+}
+
+// tcpUpstreams: a refused local TCP upstream while the backend listens on another port.
+func (r *hostRules) tcpUpstreams() {
+	if len(r.f.Listeners) == 0 {
+		return
+	}
+	used := map[int]bool{22: true}
+	for _, t := range r.passes() {
+		if _, p := splitAddr(t.address); p > 0 {
+			used[p] = true
+		}
+	}
+	for _, t := range r.passes() {
+		host, port := splitAddr(t.address)
+		if port == 0 || !local(host, r.f.Host) || !r.has("upstream_down", t.address) && !r.probeRefused(t.address) {
+			continue
+		}
+		if r.tcpListening(port) != nil {
+			continue
+		}
+		vars := map[string]string{"upstream": t.address}
+		var candidates []Listener
+		for _, l := range r.f.Listeners {
+			if l.Proto != "tcp" || used[l.Port] || l.Process == "nginx" || l.Process == "sshd" || l.Port == 0 {
+				continue
+			}
+			if t.pass.Scheme == "fastcgi" && !strings.HasPrefix(l.Process, "php-fpm") {
+				continue
+			}
+			if t.pass.Scheme != "fastcgi" && strings.HasPrefix(l.Process, "php-fpm") {
+				continue
+			}
+			candidates = append(candidates, l)
+		}
+		if len(candidates) == 1 {
+			l := candidates[0]
+			vars["listening"] = l.Local
+			r.fact("upstream_wrong_address", "ss", fmt.Sprintf("nothing listens on %s, where nginx sends requests (%s); %s (pid %d) listens on %s", t.address, where(t.pass.File, t.pass.Line), l.Process, l.PID, l.Local), vars)
+			r.fix("upstream_wrong_address",
+				fmt.Sprintf("Point nginx at the port the backend really uses: in %s change %s to %s, then `nginx -t && nginx -s reload` (or move the backend back to %s).", where(t.pass.File, t.pass.Line), t.address, l.Local, t.address),
+				fmt.Sprintf("让 nginx 指向后端实际监听的端口：在 %s 把 %s 改成 %s，然后 `nginx -t && nginx -s reload`（或让后端改回监听 %s）。", where(t.pass.File, t.pass.Line), t.address, l.Local, t.address))
+			continue
+		}
+		r.fact("upstream_down", "ss", fmt.Sprintf("nothing listens on %s (ss -ltn), where nginx sends requests (%s)", t.address, where(t.pass.File, t.pass.Line)), vars)
+	}
+}
+
+func (r *hostRules) probeRefused(target string) bool {
+	for _, p := range r.f.Probes {
+		if p.Target == target && p.Result == "error" && strings.Contains(strings.ToLower(p.Detail), "refused") {
+			return true
+		}
+	}
+	return false
+}
+
+// probes: what a direct connection from the host says, even when the logs are quiet.
+func (r *hostRules) probes() {
+	for _, p := range r.f.Probes {
+		vars := map[string]string{"upstream": p.Target}
+		detail := strings.ToLower(p.Detail)
+		switch {
+		case p.Result == "timeout":
+			r.fact("upstream_connect_timeout", "probe", fmt.Sprintf("connecting from the host to %s timed out after 3 s (packets dropped: firewall or host down)", p.Target), vars)
+		case p.Result == "error" && strings.Contains(detail, "refused"):
+			host, _ := splitAddr(p.Target)
+			if local(host, r.f.Host) && r.c.causes["upstream_wrong_address"] != nil {
+				continue // already explained by the listener rule
+			}
+			r.fact("upstream_down", "probe", fmt.Sprintf("connecting from the host to %s: connection refused", p.Target), vars)
+		case p.Result == "error" && (strings.Contains(detail, "no route") || strings.Contains(detail, "unreachable")):
+			r.fact("upstream_unreachable", "probe", fmt.Sprintf("connecting from the host to %s: %s", p.Target, p.Detail), vars)
+		}
+	}
+}
+
+// permissions: who may open the socket nginx is denied.
+func (r *hostRules) permissions() {
+	if !r.has("upstream_permission_denied", "") {
+		return
+	}
+	if r.f.SELinux != nil && r.f.SELinux.Mode == "Enforcing" {
+		r.fact("selinux_blocked", "getenforce", "SELinux is Enforcing", nil)
+		r.fix("selinux_blocked",
+			"Confirm with `ausearch -m avc -ts recent | grep nginx`; allow nginx to connect with `setsebool -P httpd_can_network_connect 1` (TCP) or label the socket's directory `httpd_var_run_t`.",
+			"先用 `ausearch -m avc -ts recent | grep nginx` 确认；TCP 上游用 `setsebool -P httpd_can_network_connect 1` 允许 nginx 连接，unix 套接字则把其目录标记为 `httpd_var_run_t`。")
+	}
+	user := r.nginxUser()
+	for _, t := range r.passes() {
+		path, ok := strings.CutPrefix(t.address, "unix:")
+		if !ok || !r.has("upstream_permission_denied", t.address) {
+			continue
+		}
+		st := r.stat(path)
+		if st == nil || !st.Exists {
+			continue
+		}
+		vars := map[string]string{"upstream": t.address, "socket": path}
+		r.fact("upstream_permission_denied", "stat", fmt.Sprintf("%s is owned by %s:%s with mode %s; nginx workers run as %s", path, st.Owner, st.Group, st.Mode, user), vars)
+		if pool := r.poolFor(path); pool != nil {
+			vars["pool_file"] = pool.File
+			r.fix("upstream_permission_denied",
+				fmt.Sprintf("In %s (pool %s) set `listen.owner = %s`, `listen.group = %s`, `listen.mode = 0660`, then restart php-fpm so it recreates the socket.", where(pool.File, pool.Line), pool.Name, user, user),
+				fmt.Sprintf("在 %s（进程池 %s）中设置 `listen.owner = %s`、`listen.group = %s`、`listen.mode = 0660`，然后重启 php-fpm 让它重新创建套接字。", where(pool.File, pool.Line), pool.Name, user, user))
+		}
+	}
+}
+
+// nginxUser is the user nginx's workers run as.
+func (r *hostRules) nginxUser() string {
+	for _, p := range r.f.Processes {
+		if strings.HasPrefix(p.Args, "nginx: worker process") {
+			return p.User
+		}
+	}
+	if r.f.Nginx != nil && r.f.Nginx.User != "" {
+		return strings.Fields(r.f.Nginx.User)[0]
+	}
+	return "nobody"
+}
+
+// disks: full or read-only filesystems nginx or the backend write to.
+func (r *hostRules) disks() {
+	for _, d := range r.f.Disks {
+		switch d.Type {
+		case "squashfs", "iso9660", "proc", "sysfs", "cgroup", "cgroup2", "devtmpfs", "overlay":
+			if d.Type != "overlay" || d.Mount != "/" {
+				continue
+			}
+		}
+		vars := map[string]string{"mount": d.Mount}
+		if d.UsePercent >= 98 {
+			r.fact("disk_full", "df", fmt.Sprintf("%s (%s) is %d%% full: %d MB free", d.Mount, d.Device, d.UsePercent, d.AvailKB/1024), vars)
+		}
+		if d.IUsePercent >= 98 {
+			r.fact("disk_full", "df -i", fmt.Sprintf("%s (%s) has used %d%% of its inodes", d.Mount, d.Device, d.IUsePercent), vars)
+		}
+		if d.ReadOnly && writableMount(d.Mount) {
+			r.fact("readonly_fs", "mounts", fmt.Sprintf("%s (%s) is mounted read-only", d.Mount, d.Device), vars)
+		}
+	}
+}
+
+// writableMount: mounts that must be writable for nginx, php-fpm and their logs.
+func writableMount(m string) bool {
+	switch m {
+	case "/", "/var", "/var/log", "/var/lib", "/var/lib/nginx", "/var/cache", "/tmp", "/run", "/www", "/www/wwwlogs", "/www/server":
+		return true
+	}
+	return false
+}
+
+// pool: size pm.max_children from free memory and the workers' real size.
+func (r *hostRules) pool() {
+	if !r.has("fpm_max_children", "") || r.f.FPM == nil {
+		return
+	}
+	var rss []int
+	for _, p := range r.f.Processes {
+		if strings.HasPrefix(p.Args, "php-fpm: pool ") && p.RSSKB > 0 {
+			rss = append(rss, p.RSSKB)
+		}
+	}
+	for _, pool := range r.f.FPM.Pools {
+		vars := map[string]string{"pool_file": pool.File, "max_children": strconv.Itoa(pool.MaxChildren)}
+		text := fmt.Sprintf("pool %s (%s): pm = %s, pm.max_children = %d", pool.Name, where(pool.File, pool.Line), orDefault(pool.PM, "dynamic"), pool.MaxChildren)
+		if len(rss) > 0 && r.f.Memory != nil && r.f.Memory.AvailableMB > 0 {
+			sort.Ints(rss)
+			total := 0
+			for _, v := range rss {
+				total += v
+			}
+			avgMB := max(1, total/len(rss)/1024)
+			// The workers already running keep their memory; the rest of what is available can hold more.
+			suggest := (r.f.Memory.AvailableMB*8/10 + total/1024) / avgMB
+			vars["suggested_max_children"] = strconv.Itoa(suggest)
+			text += fmt.Sprintf("; %d workers average %d MB, %d MB available", len(rss), avgMB, r.f.Memory.AvailableMB)
+			if suggest > pool.MaxChildren {
+				r.fix("fpm_max_children",
+					fmt.Sprintf("On this host: set `pm.max_children = %d` in %s (80%% of available memory ÷ %d MB per worker), then reload php-fpm.", suggest, where(pool.File, pool.Line), avgMB),
+					fmt.Sprintf("本机建议：在 %s 中设置 `pm.max_children = %d`（可用内存的 80%% ÷ 每个 worker %d MB），然后重载 php-fpm。", where(pool.File, pool.Line), suggest, avgMB))
+			} else {
+				r.fix("fpm_max_children",
+					fmt.Sprintf("On this host memory is the limit: %d workers of %d MB already use what is available; make requests faster or add memory rather than raising pm.max_children.", len(rss), avgMB),
+					fmt.Sprintf("本机内存已是瓶颈：%d 个 worker、每个 %d MB 已经用掉了可用内存；应优化请求耗时或加内存，而不是继续调大 pm.max_children。", len(rss), avgMB))
+			}
+		}
+		r.fact("fpm_max_children", "php-fpm config", text, vars)
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// load: timeouts on a saturated host are the host's fault first.
+func (r *hostRules) load() {
+	h := r.f.Host
+	if h == nil || h.CPUs == 0 {
+		return
+	}
+	if !r.has("upstream_timeout", "") && !r.has("upstream_connect_timeout", "") {
+		return
+	}
+	if h.Load1 >= 4*float64(h.CPUs) {
+		r.fact("host_overloaded", "loadavg", fmt.Sprintf("load average %.1f %.1f %.1f on %d CPUs", h.Load1, h.Load5, h.Load15, h.CPUs), nil)
+	}
+	if m := r.f.Memory; m != nil && m.SwapTotalMB > 0 && m.SwapUsedMB*2 > m.SwapTotalMB {
+		r.fact("host_overloaded", "free", fmt.Sprintf("%d of %d MB swap in use: the host is swapping", m.SwapUsedMB, m.SwapTotalMB), nil)
+	}
+}
