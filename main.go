@@ -26,6 +26,10 @@ Usage:
         SSH to HOST (or localhost), run the nginx-502 playbook, explain the 502
   badgateway kb [list | show ID | search WORDS...] [--lang en|zh]
         browse the knowledge base of 502/504/413 causes
+  badgateway hosts [list | trust HOST] [--config F]
+        list the inventory; review a host's SSH key and add it to known_hosts
+  badgateway playbook check [FILE...]
+        validate playbooks, with file:line for every problem
 
 Run 'badgateway COMMAND -h' for a command's flags.
 `
@@ -52,6 +56,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdKB(e, args[1:])
 	case "diagnose":
 		err = cmdDiagnose(e, args[1:])
+	case "hosts":
+		err = cmdHosts(e, args[1:])
+	case "playbook", "playbooks":
+		err = cmdPlaybook(e, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
