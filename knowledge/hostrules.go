@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ type HostFacts struct {
 	Sockets   []SocketStat
 	Probes    []Probe
 	Layout    string
+	Site      string // --site: only this server_name's upstreams count
 }
 
 // hostFix is a fix written for this host, shown before the catalog's general ones.
@@ -124,6 +126,9 @@ func (r *hostRules) passes() []passTarget {
 		ups[u.Name] = u
 	}
 	for _, s := range r.f.Nginx.Servers {
+		if r.f.Site != "" && !slices.Contains(s.ServerNames, r.f.Site) {
+			continue
+		}
 		for _, l := range s.Locations {
 			if l.Pass == nil || l.Pass.UsesVariable {
 				continue
@@ -231,6 +236,12 @@ func (r *hostRules) unixUpstreams() {
 		}
 		vars["pool_file"] = pool.File
 		if !r.fpmRunning() {
+			if start, version := fpmStart(pool.File, r.systemd()); start != "" {
+				vars["php_version"] = version
+				r.fix("upstream_down",
+					fmt.Sprintf("On this host: start %s with `%s`, then find out why it stopped: `tail -n 50 %s` and `dmesg -T | grep -i -E 'killed process|segfault'`.", fpmName(version), start, orDefault(r.fpmLog(), "the php-fpm log")),
+					fmt.Sprintf("本机：用 `%s` 启动 %s，再查明它为什么停止：`tail -n 50 %s` 和 `dmesg -T | grep -i -E 'killed process|segfault'`。", start, fpmName(version), orDefault(r.fpmLog(), "php-fpm 日志")))
+			}
 			text := "no php-fpm master process is running (ps)"
 			r.fact("upstream_down", "ps", text, vars)
 			r.fact("upstream_down", "php-fpm config", fmt.Sprintf("pool %s (%s) should listen on %s", pool.Name, where(pool.File, pool.Line), path), vars)
@@ -248,6 +259,60 @@ func (r *hostRules) unixUpstreams() {
 			r.fact("upstream_down", "ss", fmt.Sprintf("%s exists but no process listens on it (ss -lx)", path), vars)
 		}
 	}
+}
+
+// systemd reports whether systemctl answered for some unit.
+func (r *hostRules) systemd() bool {
+	for _, s := range r.f.Services {
+		if s.Active != "unknown" {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *hostRules) fpmLog() string {
+	if r.f.FPM == nil {
+		return ""
+	}
+	for _, m := range r.f.FPM.Masters {
+		if strings.HasPrefix(m.ErrorLog, "/") {
+			return m.ErrorLog
+		}
+	}
+	return ""
+}
+
+func fpmName(version string) string {
+	if version == "" {
+		return "php-fpm"
+	}
+	return "php-fpm (PHP " + version + ")"
+}
+
+// fpmStart names the command that starts the php-fpm owning a pool file, by layout:
+// Debian /etc/php/8.2/fpm, RHEL /etc/php-fpm.d, BaoTa /www/server/php/74.
+func fpmStart(poolFile string, systemd bool) (cmd, version string) {
+	switch {
+	case strings.HasPrefix(poolFile, "/www/server/php/"):
+		v := strings.SplitN(strings.TrimPrefix(poolFile, "/www/server/php/"), "/", 2)[0]
+		if len(v) == 2 {
+			version = v[:1] + "." + v[1:]
+		}
+		return "/etc/init.d/php-fpm-" + v + " start", version
+	case strings.HasPrefix(poolFile, "/etc/php/"):
+		v := strings.SplitN(strings.TrimPrefix(poolFile, "/etc/php/"), "/", 2)[0]
+		if systemd {
+			return "systemctl start php" + v + "-fpm", v
+		}
+		return "service php" + v + "-fpm start", v
+	case strings.HasPrefix(poolFile, "/etc/php-fpm"):
+		if systemd {
+			return "systemctl start php-fpm", ""
+		}
+		return "service php-fpm start", ""
+	}
+	return "", ""
 }
 
 // local reports whether host names this machine, where ss can see the listener.

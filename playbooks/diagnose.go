@@ -54,6 +54,7 @@ func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledg
 	layout := Layout(rep)
 	facts := HostFacts(rep)
 	facts.Layout = layout
+	facts.Site = o.Site
 	col.AddHostFacts(facts)
 	d := col.Diagnosis(knowledge.Options{Target: rep.Target, Lang: o.Lang, Now: now, BaoTa: layout == "baota"})
 	d.Layout = layout
