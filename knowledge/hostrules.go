@@ -549,7 +549,9 @@ func (r *hostRules) load() {
 	if !r.has("upstream_timeout", "") && !r.has("upstream_connect_timeout", "") {
 		return
 	}
-	if h.Load1 >= 4*float64(h.CPUs) {
+	// Sustained: a busy minute is not a saturated host, and the 15-minute average
+	// only gets there when the machine has been overrun for a while.
+	if cpus := float64(h.CPUs); h.Load1 >= 4*cpus && h.Load5 >= 3*cpus && h.Load15 >= 2*cpus {
 		r.fact("host_overloaded", "loadavg", fmt.Sprintf("load average %.1f %.1f %.1f on %d CPUs", h.Load1, h.Load5, h.Load15, h.CPUs), nil)
 	}
 	if m := r.f.Memory; m != nil && m.SwapTotalMB > 0 && m.SwapUsedMB*2 > m.SwapTotalMB {

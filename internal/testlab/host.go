@@ -68,12 +68,18 @@ type Host struct {
 	HostKey    ssh.PublicKey
 	Layout     string // "debian", "baota" or "aapanel"
 	SiteName   string
-	Paths      Paths
+	Paths      *Paths
 	NetNS      string        // the network namespace (ip netns), bgwlab-N
 	Dir        string        // staging dir; Dir+"/root"+P is the host's private P
 	Startup    time.Duration // how long StartHost took for this host
 
-	t       testing.TB
+	t testing.TB // the test that helpers fail; see For
+	*hostState
+}
+
+// hostState is shared by a Host and its views made by For.
+type hostState struct {
+	owner   testing.TB // the test whose cleanup stops the host
 	slot    int
 	initPID int // the host's PID 1, as the machine sees it
 	initCmd *exec.Cmd
@@ -88,6 +94,16 @@ type Host struct {
 	undo     []func() error // teardown steps, run in reverse
 	stopOnce sync.Once
 	seq      int
+}
+
+// For returns a view of the host whose helpers (MustExec, StopFPM, ...)
+// report to t: use it in a subtest, since a failing helper must stop the
+// goroutine of the test it belongs to. The host still stops with the test
+// that started it.
+func (h *Host) For(t testing.TB) *Host {
+	v := *h
+	v.t = t
+	return &v
 }
 
 var hostSeq struct {
@@ -199,10 +215,10 @@ func startHost(t testing.TB, spec HostSpec) (_ *Host, err error) {
 			spec.Site = baotaSite(spec.SiteName)
 		}
 	}
+	paths := layoutPaths(spec.Layout, spec.SiteName, spec.FPMPool)
 	h := &Host{
-		t: t, Name: spec.Name, Layout: spec.Layout, SiteName: spec.SiteName, SSHPort: 22,
-		Paths: layoutPaths(spec.Layout, spec.SiteName, spec.FPMPool),
-		done:  make(chan struct{}),
+		t: t, Name: spec.Name, Layout: spec.Layout, SiteName: spec.SiteName, SSHPort: 22, Paths: &paths,
+		hostState: &hostState{owner: t, done: make(chan struct{})},
 	}
 	defer func() {
 		if err != nil {
@@ -313,12 +329,14 @@ func (h *Host) addUndo(f func() error) {
 // to call more than once; StartHost registers it with t.Cleanup.
 func (h *Host) Stop() {
 	h.stopOnce.Do(func() {
-		if h.t.Failed() {
+		if h.owner.Failed() {
 			h.dumpLogs()
 		}
+		t0 := time.Now()
 		if err := h.teardown(); err != nil {
-			h.t.Errorf("testlab: stop host %s: %v", h.Name, err)
+			h.owner.Errorf("testlab: stop host %s: %v", h.Name, err)
 		}
+		h.owner.Logf("testlab: host %s stopped in %v", h.Name, time.Since(t0).Round(time.Millisecond))
 	})
 }
 
@@ -340,7 +358,7 @@ func (h *Host) teardown() error {
 func (h *Host) dumpLogs() {
 	for _, p := range []string{h.Paths.ErrorLog, h.Paths.FPMLog, h.Paths.SSHDLog, h.Paths.BackendLog} {
 		if b, err := os.ReadFile(h.stagedPath(p)); err == nil && len(b) > 0 {
-			h.t.Logf("testlab: %s %s:\n%s", h.Name, p, tail(string(b), 30))
+			h.owner.Logf("testlab: %s %s:\n%s", h.Name, p, tail(string(b), 30))
 		}
 	}
 }
@@ -454,6 +472,14 @@ func (h *Host) startInit(labBin string) error {
 	for _, b := range binds {
 		cfg.Binds = append(cfg.Binds, bind{Src: filepath.Join(h.Dir, "root", b), Dst: b})
 	}
+	// The same binary under another name, so that `ps -C labbackend` and
+	// pkill never match the host's PID 1.
+	initBin := filepath.Join(h.Dir, "labinit")
+	if err := os.Link(labBin, initBin); err != nil {
+		if err := copyFile(labBin, initBin, 0o755); err != nil {
+			return err
+		}
+	}
 	js, _ := json.Marshal(cfg)
 	cfgPath := filepath.Join(h.Dir, "init.json")
 	if err := os.WriteFile(cfgPath, js, 0o600); err != nil {
@@ -466,7 +492,7 @@ func (h *Host) startInit(labBin string) error {
 	defer logf.Close()
 	cmd := exec.Command("ip", "netns", "exec", h.NetNS,
 		"unshare", "--mount", "--pid", "--fork", "--mount-proc", "--uts", "--kill-child=SIGKILL",
-		labBin, "init", cfgPath)
+		initBin, "init", cfgPath)
 	cmd.Dir, cmd.Env, cmd.Stderr = "/", hostEnv, logf
 	// If the test binary dies, unshare gets SIGKILL, its child (the host's
 	// PID 1) gets SIGKILL via --kill-child, and the kernel kills the rest.
@@ -765,7 +791,7 @@ func (h *Host) daemon(name string) (master *Proc, all []Proc) {
 	procs := h.Processes()
 	kind := map[int]bool{}
 	for _, p := range procs {
-		if procMatch(p, name) && !(name == "sshd" && strings.HasPrefix(p.Args, "sshd: ") && !strings.Contains(p.Args, "[listener]")) {
+		if p.PID != 1 && procMatch(p, name) {
 			kind[p.PID] = true
 		}
 	}
@@ -774,7 +800,7 @@ func (h *Host) daemon(name string) (master *Proc, all []Proc) {
 			continue
 		}
 		all = append(all, p)
-		if master == nil && !kind[p.PPID] && p.PID != 1 {
+		if master == nil && !kind[p.PPID] {
 			pp := p
 			master = &pp
 		}

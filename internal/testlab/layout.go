@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Paths are where a host's layout keeps things, as seen inside the host.
@@ -125,7 +126,8 @@ func (s *stager) mkdir(p string, mode os.FileMode, uid, gid int) {
 	}
 	d := s.path(p)
 	s.fail(os.MkdirAll(d, 0o755))
-	s.fail(os.Chmod(d, mode))
+	// syscall.Chmod: os.Chmod would drop the sticky bit of 0o1777.
+	s.fail(syscall.Chmod(d, uint32(mode)))
 	s.fail(os.Lchown(d, uid, gid))
 }
 
@@ -373,7 +375,7 @@ func stageDebian(s *stager, h *Host, spec HostSpec) {
 
 func stageBaota(s *stager, h *Host, spec HostSpec, www account) {
 	site := spec.SiteName
-	s.mkdir("/etc/nginx", 0o755, 0, 0)        // the distro's nginx is not installed
+	s.mkdir("/etc/nginx", 0o755, 0, 0)       // the distro's nginx is not installed
 	s.mkdir("/etc/php/8.2/fpm", 0o755, 0, 0) // nor its PHP
 	passwd, err := appendToCopy("/etc/passwd", fmt.Sprintf("www:x:%d:%d::/home/www:/sbin/nologin\n", www.uid, www.gid))
 	s.fail(err)

@@ -15,8 +15,8 @@ import (
 // default route and the root namespace does not forward, so nothing a test
 // does inside a host can reach another network.
 const (
-	LabBridge  = "bgwlab0"     // shared bridge in the root namespace
-	LabGateway = "10.231.0.1"  // the bridge's (root namespace's) address
+	LabBridge  = "bgwlab0"    // shared bridge in the root namespace
+	LabGateway = "10.231.0.1" // the bridge's (root namespace's) address
 	LabNet     = "10.231.0.0/16"
 	labPrefix  = "/16"
 	netnsBase  = "bgwlab-"     // netns names: bgwlab-N
@@ -27,6 +27,12 @@ const (
 
 // slotAddr maps a slot number to 10.231.N/256.N%256.
 func slotAddr(n int) string { return fmt.Sprintf("10.231.%d.%d", n/256, n%256) }
+
+// slotMAC is a locally administered MAC naming slot n (10.231.n/256.n%256);
+// side 0 is the host's eth0 (and the bridge for n = 1), side 1 the veth.
+func slotMAC(side, n int) string {
+	return fmt.Sprintf("02:%02x:0a:e7:%02x:%02x", side, n/256, n%256)
+}
 
 // allocSlot takes the first free slot. A slot is owned by whoever holds the
 // flock on its lock file, so slots of a crashed test run are reusable and
@@ -159,14 +165,19 @@ func setupNetwork(n int, ns, addr string) error {
 	if err != nil {
 		return err
 	}
+	// Fixed MACs: a slot's address is reused by later hosts, and neighbour
+	// caches (the machine's, other hosts') would otherwise keep the old
+	// host's MAC for up to a minute, losing every packet meanwhile. The
+	// bridge's MAC is set explicitly so that it does not follow its ports.
 	var lines []string
 	if _, err := os.Stat("/sys/class/net/" + LabBridge); err != nil {
-		lines = append(lines, "link add "+LabBridge+" type bridge forward_delay 0")
+		lines = append(lines, "link add "+LabBridge+" address "+slotMAC(0, 1)+" type bridge forward_delay 0")
 	}
 	lines = append(lines,
+		"link set "+LabBridge+" address "+slotMAC(0, 1),
 		"addr replace "+LabGateway+labPrefix+" dev "+LabBridge,
 		"link set "+LabBridge+" up",
-		"link add "+veth+" type veth peer name eth0 netns "+ns,
+		"link add "+veth+" address "+slotMAC(1, n)+" type veth peer name eth0 address "+slotMAC(0, n)+" netns "+ns,
 		"link set "+veth+" master "+LabBridge+" up",
 	)
 	err = ipBatch("", lines...)

@@ -7,7 +7,7 @@
 //	bigheader answer with a response header of -header-kb KB
 //	close     read the request, close without answering
 //	reset     read the request, close with SO_LINGER 0 (RST)
-//	garbage   write "HTTP/1.1 400 Bad Request\r\n\r\n" on accept, before reading
+//	garbage   answer "HTTP/1.1 400 Bad Request\r\n\r\n" to the first bytes received
 //	tls       ok over TLS with a self-signed certificate (-tls does this for any mode)
 //
 // It listens on -listen (TCP) and/or -unix, then creates -ready (a file the
@@ -39,6 +39,8 @@ import (
 	"strings"
 	"time"
 )
+
+var speakFirst bool
 
 type config struct {
 	mode     string
@@ -74,6 +76,7 @@ func main() {
 	flag.BoolVar(&c.useTLS, "tls", false, "serve over TLS with a self-signed certificate")
 	flag.StringVar(&c.ready, "ready", "", "file to create once listening")
 	flag.StringVar(&c.pidfile, "pidfile", "", "file to write the pid to")
+	flag.BoolVar(&speakFirst, "speak-first", false, "garbage: write on accept, before the client sends anything (like an SSH or MySQL port)")
 	flag.Parse()
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	log.SetPrefix(fmt.Sprintf("labbackend[%d] ", os.Getpid()))
@@ -190,8 +193,15 @@ func rawConn(conn net.Conn, mode string) {
 	defer conn.Close()
 	log.Printf("%s: connection from %s", mode, conn.RemoteAddr())
 	if mode == "garbage" {
-		// Answer before reading anything: a FastCGI or TLS client then reads
-		// 'H' where it expects its own protocol's first byte.
+		// Answer the first bytes at once, whatever they are: a FastCGI or
+		// TLS client then reads 'H' where it expects its own protocol's
+		// first byte. Waiting for those bytes matters: an answer that
+		// arrives before nginx has sent anything gives "upstream
+		// prematurely sent response" instead (-speak-first shows that).
+		if !speakFirst {
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, _ = conn.Read(make([]byte, 4096))
+		}
 		_, _ = conn.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
 		// Drain instead of closing at once: closing with unread input makes
 		// the kernel send RST, which could overtake the answer's meaning.
