@@ -62,6 +62,9 @@ type Collector struct {
 	// Since, when set with Now, drops lines older than Now-Since (lines without a time are kept).
 	Since time.Duration
 	Now   time.Time
+	// Zone is the host's UTC offset: times that carry a zone are turned into the
+	// host's wall clock, so they compare with zone-less log times and Now.
+	Zone *time.Location
 
 	causes     map[string]*causeEvidence
 	linesRead  int64
@@ -231,6 +234,10 @@ func (c *Collector) consider(raw []byte, source string) {
 		if !parsed {
 			line = ParseLine(raw)
 			parsed = true
+			if c.Zone != nil && !line.Time.IsZero() && line.Time.Location() != time.UTC {
+				w := line.Time.In(c.Zone)
+				line.Time = time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.UTC)
+			}
 			if !line.Time.IsZero() && c.Since > 0 && !c.Now.IsZero() && line.Time.Before(c.Now.Add(-c.Since)) {
 				c.tooOld++
 				return
@@ -324,6 +331,12 @@ func fillVars(vars map[string]string, l *Line) {
 	set("upstream", cleanUpstream(l.Upstream))
 	if u := vars["upstream"]; strings.HasPrefix(u, "unix:") {
 		set("socket", strings.TrimPrefix(u, "unix:"))
+	}
+	// What to grep for in `ss -ltnpx`: the socket path, or ":PORT".
+	if sock := vars["socket"]; sock != "" {
+		set("target", sock)
+	} else if i := strings.LastIndexByte(vars["upstream"], ':'); i >= 0 {
+		set("target", vars["upstream"][i:])
 	}
 	set("server", l.Server)
 	set("host", l.Host)

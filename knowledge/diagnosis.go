@@ -229,6 +229,7 @@ func (c *Collector) describe(f *Finding, ce *causeEvidence, o Options) {
 		}
 		return groups[i].last.After(groups[j].last)
 	})
+	groups = spread(groups)
 	vars := map[string]string{}
 	for k, v := range c.hostVars[f.ID] {
 		vars[k] = v
@@ -247,8 +248,12 @@ func (c *Collector) describe(f *Finding, ce *causeEvidence, o Options) {
 	f.Confirm = Expand(cause.Confirm.In(o.Lang), vars)
 	f.BaoTa = Expand(cause.BaoTa.In(o.Lang), vars)
 	f.Related = cause.Related
-	for _, hf := range c.hostFixes[f.ID] {
-		f.Fixes = append(f.Fixes, Text{En: hf.en, Zh: hf.zh}.In(o.Lang))
+	// Host-specific fixes first, including those of the symptoms this cause explains
+	// (an OOM kill's reply must still say how to restart the php-fpm it killed).
+	for _, id := range append([]string{f.ID}, f.Explains...) {
+		for _, hf := range c.hostFixes[id] {
+			f.Fixes = append(f.Fixes, Text{En: hf.en, Zh: hf.zh}.In(o.Lang))
+		}
 	}
 	for _, fx := range cause.Fixes {
 		f.Fixes = append(f.Fixes, renderFix(fx, o.Lang, vars))
@@ -346,4 +351,22 @@ func (d Diagnosis) String() string {
 		return fmt.Sprintf("%s: %s", d.Target, d.Verdict)
 	}
 	return fmt.Sprintf("%s: %s (%.2f)", d.Target, d.Causes[0].ID, d.Causes[0].Confidence)
+}
+
+// spread puts the first group of every source (each log file, each kind of host
+// fact) before the second group of any, so a host fact is never crowded out of the
+// proof by many similar log lines.
+func spread(groups []*evidenceGroup) []*evidenceGroup {
+	out := make([]*evidenceGroup, 0, len(groups))
+	var rest []*evidenceGroup
+	seen := map[string]bool{}
+	for _, g := range groups {
+		if seen[g.source] {
+			rest = append(rest, g)
+			continue
+		}
+		seen[g.source] = true
+		out = append(out, g)
+	}
+	return append(out, rest...)
 }

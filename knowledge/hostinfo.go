@@ -7,17 +7,19 @@ type HostInfo struct {
 	Hostname string `json:"hostname,omitempty"`
 	// Now is the host's wall clock, read as UTC like every zone-less log time, so
 	// that "the last 15 minutes" compares like with like.
-	Now       time.Time `json:"now"`
-	CPUs      int       `json:"cpus,omitempty"`
-	Load1     float64   `json:"load1"`
-	Load5     float64   `json:"load5"`
-	Load15    float64   `json:"load15"`
-	OSID      string    `json:"os_id,omitempty"` // /etc/os-release ID: debian, ubuntu, rhel, centos, rocky…
-	OSLike    string    `json:"os_like,omitempty"`
-	OSVersion string    `json:"os_version,omitempty"`
-	OSName    string    `json:"os_name,omitempty"`
-	BaoTa     bool      `json:"baota,omitempty"`     // /www/server/panel exists
-	Container string    `json:"container,omitempty"` // "docker" when /.dockerenv exists
+	Now time.Time `json:"now"`
+	// UTCOffset is date +%z in seconds east of UTC; nil when the host did not say.
+	UTCOffset *int    `json:"utc_offset,omitempty"`
+	CPUs      int     `json:"cpus,omitempty"`
+	Load1     float64 `json:"load1"`
+	Load5     float64 `json:"load5"`
+	Load15    float64 `json:"load15"`
+	OSID      string  `json:"os_id,omitempty"` // /etc/os-release ID: debian, ubuntu, rhel, centos, rocky…
+	OSLike    string  `json:"os_like,omitempty"`
+	OSVersion string  `json:"os_version,omitempty"`
+	OSName    string  `json:"os_name,omitempty"`
+	BaoTa     bool    `json:"baota,omitempty"`     // /www/server/panel exists
+	Container string  `json:"container,omitempty"` // "docker" when /.dockerenv exists
 }
 
 // Probe is a direct TCP connection attempt from the host to an upstream.

@@ -43,6 +43,7 @@ func (c *Collector) AddHostFacts(f HostFacts) {
 	r.disks()
 	r.pool()
 	r.load()
+	r.limits()
 }
 
 type hostRules struct {
@@ -556,5 +557,44 @@ func (r *hostRules) load() {
 	}
 	if m := r.f.Memory; m != nil && m.SwapTotalMB > 0 && m.SwapUsedMB*2 > m.SwapTotalMB {
 		r.fact("host_overloaded", "free", fmt.Sprintf("%d of %d MB swap in use: the host is swapping", m.SwapUsedMB, m.SwapTotalMB), nil)
+	}
+}
+
+// limits: the open-file limit nginx's workers or php-fpm run with, when the logs show it was hit.
+func (r *hostRules) limits() {
+	if !r.has("fd_exhausted", "") {
+		return
+	}
+	for _, l := range r.f.Limits {
+		var p *Process
+		for i := range r.f.Processes {
+			if r.f.Processes[i].PID == l.PID {
+				p = &r.f.Processes[i]
+			}
+		}
+		if p == nil || l.NoFileSoft < 0 {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(p.Args, "nginx: master process"):
+			n := r.f.Nginx
+			if n != nil && n.WorkerRlimitNoFile > 0 {
+				r.fact("fd_exhausted", "nginx -T", fmt.Sprintf("nginx workers may open %d files (worker_rlimit_nofile); worker_connections is %d", n.WorkerRlimitNoFile, n.WorkerConnections), nil)
+				continue
+			}
+			text := fmt.Sprintf("the nginx master (pid %d) runs with a soft nofile limit of %d (hard %d), which its workers inherit: no worker_rlimit_nofile is set", l.PID, l.NoFileSoft, l.NoFileHard)
+			if n != nil && n.WorkerConnections > 0 {
+				text += fmt.Sprintf("; worker_connections is %d, and a proxied request holds two descriptors", n.WorkerConnections)
+			}
+			r.fact("fd_exhausted", "limits", text, nil)
+			if n != nil && len(n.Files) > 0 {
+				want := max(65535, 2*n.WorkerConnections)
+				r.fix("fd_exhausted",
+					fmt.Sprintf("On this host: add `worker_rlimit_nofile %d;` to the main context of %s (at least twice worker_connections), then `nginx -t && nginx -s reload`.", want, n.Files[0]),
+					fmt.Sprintf("本机：在 %s 的主配置段加入 `worker_rlimit_nofile %d;`（至少为 worker_connections 的两倍），然后 `nginx -t && nginx -s reload`。", n.Files[0], want))
+			}
+		case strings.HasPrefix(p.Args, "php-fpm: master process"):
+			r.fact("fd_exhausted", "limits", fmt.Sprintf("the php-fpm master (pid %d) runs with a soft nofile limit of %d (hard %d)", l.PID, l.NoFileSoft, l.NoFileHard), nil)
+		}
 	}
 }

@@ -11,6 +11,10 @@ import (
 // carry a zone (CRI, RFC 3339 syslog, audit epochs) keep it. Syslog's "Nov 25
 // 10:02:11" has no year, so such lines keep a zero Time rather than a guessed one.
 
+// Instant is the location of times that name a true instant in UTC (audit epochs,
+// RFC 3339 "Z"), as opposed to time.UTC, which marks a zone-less wall clock.
+var Instant = time.FixedZone("UTC", 0)
+
 // maxWrap bounds how many prefixes (container, syslog, grep) are peeled off a line,
 // which keeps the work per line a small multiple of its length.
 const maxWrap = 4
@@ -791,7 +795,7 @@ func auditTime(s string) (time.Time, bool) {
 	if e < len(s) && s[e] != ':' {
 		return time.Time{}, false
 	}
-	return time.Unix(int64(sec), int64(ns)).UTC(), true
+	return time.Unix(int64(sec), int64(ns)).In(Instant), true
 }
 
 // fieldAt returns where the value of key ("pid=") starts, the key being a whole
@@ -853,6 +857,9 @@ func isoTime(s string) (time.Time, int, bool) {
 	}
 	for _, layout := range [...]string{time.RFC3339, "2006-01-02T15:04:05Z0700"} {
 		if t, err := time.Parse(layout, s[:n]); err == nil {
+			if t.Location() == time.UTC {
+				t = t.In(Instant) // "Z": a real instant, not a zone-less wall clock
+			}
 			return t, n, true
 		}
 	}

@@ -37,6 +37,9 @@ func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledg
 	if s := rep.Step("host"); s != nil {
 		if h, ok := s.Facts.(knowledge.HostInfo); ok {
 			now = h.Now
+			if h.UTCOffset != nil {
+				col.Zone = time.FixedZone("host", *h.UTCOffset)
+			}
 		}
 	}
 	if !now.IsZero() && o.Since > 0 {

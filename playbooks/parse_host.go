@@ -33,6 +33,13 @@ func ParseHostInfo(out []byte) (knowledge.HostInfo, error) {
 				return
 			}
 			h.Now = t
+		case "tz":
+			off, ok := parseOffset(v)
+			if !ok {
+				p.add(n, "time zone offset %q is not ±hhmm", v)
+				return
+			}
+			h.UTCOffset = &off
 		case "nproc":
 			h.CPUs, _ = strconv.Atoi(v)
 		case "loadavg":
@@ -57,4 +64,21 @@ func ParseHostInfo(out []byte) (knowledge.HostInfo, error) {
 		}
 	})
 	return h, p.err()
+}
+
+// parseOffset reads date +%z: "+0800", "-0530".
+func parseOffset(v string) (int, bool) {
+	if len(v) != 5 || (v[0] != '+' && v[0] != '-') {
+		return 0, false
+	}
+	hh, err1 := strconv.Atoi(v[1:3])
+	mm, err2 := strconv.Atoi(v[3:5])
+	if err1 != nil || err2 != nil || hh > 14 || mm > 59 {
+		return 0, false
+	}
+	off := (hh*60 + mm) * 60
+	if v[0] == '-' {
+		off = -off
+	}
+	return off, true
 }

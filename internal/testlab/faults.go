@@ -25,7 +25,9 @@ func (h *Host) startSSHD() error {
 	addr := net.JoinHostPort(h.Addr, strconv.Itoa(h.SSHPort))
 	alive := h.aliveCheck(argv)
 	return h.waitFor("sshd banner on "+addr, 20*time.Second, func() (bool, error) {
-		if sshBanner(addr) {
+		// Probe only once the port listens, so sshd's log gets one probe
+		// connection, not one per poll.
+		if h.listening(h.SSHPort) && sshBanner(addr) {
 			return true, nil
 		}
 		if !alive() {
@@ -33,6 +35,22 @@ func (h *Host) startSSHD() error {
 		}
 		return false, nil
 	})
+}
+
+// listening says whether something listens on TCP port inside the host,
+// read from the host's own /proc/net/tcp{,6} (no connection is made).
+func (h *Host) listening(port int) bool {
+	want := fmt.Sprintf(":%04X", port)
+	for _, f := range []string{"tcp", "tcp6"} {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", h.initPID, f))
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fl := strings.Fields(line)
+			if len(fl) > 3 && strings.HasSuffix(fl[1], want) && fl[3] == "0A" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sshBanner says whether addr answers with an SSH identification line.

@@ -229,12 +229,18 @@ func startHost(t testing.TB, spec HostSpec) (_ *Host, err error) {
 		}
 	}()
 
+	var phases []string
+	mark := func(name string) {
+		phases = append(phases, fmt.Sprintf("%s %v", name, time.Since(t0).Round(time.Millisecond)))
+	}
 	labBin, release, err := acquireLabBinary()
 	if err != nil {
 		return nil, err
 	}
 	h.addUndo(func() error { release(); return nil })
+	mark("build")
 
+	sweepStale()
 	n, slotLock, err := allocSlot()
 	if err != nil {
 		return nil, err
@@ -246,6 +252,10 @@ func startHost(t testing.TB, spec HostSpec) (_ *Host, err error) {
 		return nil, err
 	}
 	h.addUndo(func() error { return os.RemoveAll(h.Dir) })
+	// Named in the slot's lock file, for sweepStale after a crash.
+	if _, err := slotLock.WriteString(h.Dir + "\n"); err != nil {
+		return nil, err
+	}
 	if err := h.makeKeys(); err != nil {
 		return nil, err
 	}
@@ -269,16 +279,19 @@ func startHost(t testing.TB, spec HostSpec) (_ *Host, err error) {
 		return nil, fmt.Errorf("staging: %w", s.err)
 	}
 
+	mark("files")
 	if err := setupNetwork(n, h.NetNS, h.Addr); err != nil {
 		return nil, err
 	}
 	h.addUndo(func() error { return teardownNetwork(n, h.NetNS) })
 
+	mark("net")
 	if err := h.startInit(labBin); err != nil {
 		return nil, err
 	}
 	h.addUndo(h.killInit)
 
+	mark("init")
 	for _, p := range sortedKeys(spec.Files) {
 		if err := h.writeFile(p, spec.Files[p]); err != nil {
 			return nil, err
@@ -314,7 +327,8 @@ func startHost(t testing.TB, spec HostSpec) (_ *Host, err error) {
 		return nil, err
 	}
 	h.Startup = time.Since(t0)
-	t.Logf("testlab: host %s (%s, %s) up in %v", h.Name, h.Layout, h.Addr, h.Startup.Round(time.Millisecond))
+	t.Logf("testlab: host %s (%s, %s) up in %v (cumulative: %s)", h.Name, h.Layout, h.Addr,
+		h.Startup.Round(time.Millisecond), strings.Join(phases, ", "))
 	return h, nil
 }
 

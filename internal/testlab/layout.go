@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -420,7 +421,7 @@ func stageBaota(s *stager, h *Host, spec HostSpec, www account) {
 		fpmConf = btFPMGlobal + btPool
 	}
 	s.write(h.Paths.FPMConf, fpmConf, 0o644, 0, 0)
-	s.copyFile("/etc/php/8.2/fpm/php.ini", btPHP+"/etc/php.ini", 0o644)
+	s.write(btPHP+"/etc/php.ini", btPHPIni(), 0o644, 0, 0)
 	s.copyFile(debianFPM, h.Paths.FPMBin, 0o755)
 	s.mkdir(btPHP+"/var/run", 0o755, 0, 0)
 	s.mkdir(btPHP+"/var/log", 0o755, 0, 0)
@@ -430,6 +431,22 @@ func stageBaota(s *stager, h *Host, spec HostSpec, www account) {
 	s.mkdir(h.Paths.DocRoot, 0o755, www.uid, www.gid)
 	s.write(h.Paths.DocRoot+"/index.php", indexPHP, 0o644, www.uid, www.gid)
 	s.write(h.Paths.DocRoot+"/.user.ini", "open_basedir="+h.Paths.DocRoot+"/:/tmp/\n", 0o644, 0, 0)
+}
+
+// btPHPIni is Debian's php.ini with the extensions of Debian's conf.d
+// appended: the panel's PHP lists its extensions in php.ini itself (and
+// the host's /etc/php is empty, so conf.d is not scanned).
+func btPHPIni() string {
+	b, _ := os.ReadFile("/etc/php/8.2/fpm/php.ini")
+	ini := string(b) + "\n"
+	names, _ := filepath.Glob("/etc/php/8.2/fpm/conf.d/*.ini")
+	sort.Strings(names)
+	for _, n := range names {
+		if mod, err := os.ReadFile(n); err == nil {
+			ini += "\n; from " + filepath.Base(n) + "\n" + string(mod)
+		}
+	}
+	return ini
 }
 
 const indexPHP = "<?php echo \"ok\";\n"

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -43,30 +44,92 @@ func allocSlot() (int, *os.File, error) {
 		if n%256 == 0 || n%256 == 255 {
 			continue
 		}
-		f, err := tryLock(filepath.Join(lockDir, "slot-"+strconv.Itoa(n)+".lock"), syscall.LOCK_EX)
+		f, err := tryLock(slotLockPath(n), syscall.LOCK_EX)
 		if err != nil {
 			return 0, nil, err
 		}
 		if f == nil {
 			continue
 		}
-		ns := netnsBase + strconv.Itoa(n)
-		if _, err := os.Stat("/run/netns/" + ns); err == nil {
-			// Left by a run that died. If something still lives in it we
-			// must not touch it (it is not ours to kill): skip the slot.
-			if out, _ := exec.Command("ip", "netns", "pids", ns).Output(); strings.TrimSpace(string(out)) != "" {
-				releaseLock(f)
+		if err := cleanSlot(n, f); err != nil {
+			releaseLock(f)
+			if errors.Is(err, errBusy) {
 				continue
 			}
-			_ = exec.Command("ip", "link", "del", vethBase+strconv.Itoa(n)).Run()
-			if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-				releaseLock(f)
-				return 0, nil, fmt.Errorf("remove stale netns %s: %v: %s", ns, err, out)
-			}
+			return 0, nil, err
 		}
 		return n, f, nil
 	}
 	return 0, nil, errors.New("testlab: no free lab address")
+}
+
+func slotLockPath(n int) string { return filepath.Join(lockDir, "slot-"+strconv.Itoa(n)+".lock") }
+
+var errBusy = errors.New("processes still live in the netns")
+
+// cleanSlot removes what a host of a test binary that died (SIGKILL, a
+// timeout panic) left in slot n, whose lock the caller holds: its
+// processes died with it, but not its netns, veth and staging dir (named
+// in the lock file). A netns in which something still lives is not ours
+// to clean (errBusy).
+func cleanSlot(n int, lock *os.File) error {
+	ns := netnsBase + strconv.Itoa(n)
+	if _, err := os.Stat("/run/netns/" + ns); err == nil {
+		if out, _ := exec.Command("ip", "netns", "pids", ns).Output(); strings.TrimSpace(string(out)) != "" {
+			return errBusy
+		}
+		_ = exec.Command("ip", "link", "del", vethBase+strconv.Itoa(n)).Run()
+		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+			return fmt.Errorf("remove stale netns %s: %v: %s", ns, err, out)
+		}
+	}
+	b, _ := os.ReadFile(lock.Name())
+	if dir := strings.TrimSpace(string(b)); dir != "" && filepath.Dir(dir) == filepath.Clean(os.TempDir()) &&
+		strings.HasPrefix(filepath.Base(dir), "bgwlab-") {
+		_ = os.RemoveAll(dir)
+	}
+	return lock.Truncate(0)
+}
+
+var sweepOnce sync.Once
+
+// sweepStale cleans, once per process, every slot left by dead test
+// binaries (allocSlot only cleans the slots it happens to take), then the
+// bridge and /www if nothing uses them any more.
+func sweepStale() {
+	sweepOnce.Do(func() {
+		slots := map[int]bool{}
+		ents, _ := os.ReadDir("/run/netns")
+		for _, e := range ents {
+			if rest, ok := strings.CutPrefix(e.Name(), netnsBase); ok {
+				if n, err := strconv.Atoi(rest); err == nil {
+					slots[n] = true
+				}
+			}
+		}
+		locks, _ := filepath.Glob(filepath.Join(lockDir, "slot-*.lock"))
+		for _, l := range locks {
+			if n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(l), "slot-"), ".lock")); err == nil {
+				slots[n] = true
+			}
+		}
+		for n := range slots {
+			if f, err := tryLock(slotLockPath(n), syscall.LOCK_EX); err == nil && f != nil {
+				_ = cleanSlot(n, f)
+				releaseLock(f)
+			}
+		}
+		if lk, err := lockWait(filepath.Join(lockDir, "bridge.lock"), syscall.LOCK_EX); err == nil {
+			if ports, err := os.ReadDir("/sys/class/net/" + LabBridge + "/brif"); err == nil && len(ports) == 0 {
+				_ = exec.Command("ip", "link", "del", LabBridge).Run()
+			}
+			releaseLock(lk)
+		}
+		if ex, err := tryLock(filepath.Join(lockDir, "www.lock"), syscall.LOCK_EX); err == nil && ex != nil {
+			_ = os.Remove("/www") // only while empty
+			releaseLock(ex)
+		}
+	})
 }
 
 // tryLock opens path and takes a non-blocking flock; (nil, nil) means
