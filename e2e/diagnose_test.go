@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -369,6 +370,12 @@ func TestDiagnoseRealBrokenHosts(t *testing.T) {
 			}
 			d, text := diagnose(t, h)
 			if sc.top != "" {
+				// The lab hosts share this machine's load average: when the machine itself has
+				// been overrun for a quarter of an hour, blaming the load for timeouts is right.
+				if len(d.Causes) > 0 && d.Causes[0].ID == "host_overloaded" && machineOverloaded() {
+					wantExplained(t, d, sc.top, "host_overloaded")
+					return
+				}
 				if len(d.Causes) == 0 || d.Causes[0].ID != sc.top {
 					t.Fatalf("%s: top cause %v, want %s\n%s\nsteps: %+v\nnginx error log:\n%s", sc.how, ids(d), sc.top, text, d.Steps, h.ErrorLog())
 				}
@@ -379,6 +386,7 @@ func TestDiagnoseRealBrokenHosts(t *testing.T) {
 			if t.Failed() {
 				t.Logf("%s\n%s", sc.how, text)
 			}
+			saveTranscript(t, sc.name, sc.how, text)
 		})
 	}
 }
@@ -432,4 +440,77 @@ func wantFix(t *testing.T, d knowledge.Diagnosis, text string) {
 		}
 	}
 	t.Errorf("no fix of the top cause mentions %q", text)
+}
+
+// saveTranscript keeps the text reply when BADGATEWAY_TRANSCRIPTS names a directory
+// (the README's example comes from there).
+func saveTranscript(t *testing.T, name, how, text string) {
+	dir := os.Getenv("BADGATEWAY_TRANSCRIPTS")
+	if dir == "" {
+		return
+	}
+	file := filepath.Join(dir, strings.NewReplacer(" ", "-", "/", "-").Replace(name)+".txt")
+	if err := os.WriteFile(file, []byte("# "+how+"\n"+text), 0o644); err != nil {
+		t.Error(err)
+	}
+}
+
+// Several hosts at once: one diagnosis per host, each its own.
+func TestDiagnoseSeveralHostsConcurrently(t *testing.T) {
+	testlab.RequireLab(t)
+	hosts := testlab.StartHosts(t,
+		testlab.HostSpec{Name: "multi-ok"},
+		testlab.HostSpec{Name: "multi-fpm"},
+		testlab.HostSpec{Name: "multi-port", Site: proxy(""), Backend: &testlab.BackendSpec{Mode: "ok", Port: 8081}},
+	)
+	hosts[1].StopFPM("TERM")
+	want := map[string]string{"multi-ok": "", "multi-fpm": "upstream_down", "multi-port": "upstream_wrong_address"}
+	var cfg strings.Builder
+	cfg.WriteString("ssh:\n  user: root\nhosts:\n")
+	for _, h := range hosts {
+		path := "/"
+		if h.Name != "multi-port" {
+			path = "/index.php"
+		}
+		h.Curl(path)
+		fmt.Fprintf(&cfg, "  - name: %s\n    address: %s\n    identity_files: [%s]\n    known_hosts: %s\n    labels: [lab]\n", h.Name, h.Addr, h.ClientKey, h.KnownHosts)
+	}
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte(cfg.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary, "diagnose", "@lab", "--config", file, "--format", "json").Output()
+	if err != nil {
+		t.Fatalf("diagnose @lab: %v", err)
+	}
+	var ds []knowledge.Diagnosis
+	if err := json.Unmarshal(out, &ds); err != nil {
+		t.Fatalf("want a JSON array, one diagnosis per host: %v\n%s", err, out)
+	}
+	if len(ds) != 3 {
+		t.Fatalf("got %d diagnoses, want 3", len(ds))
+	}
+	for _, d := range ds {
+		top := ""
+		if len(d.Causes) > 0 {
+			top = d.Causes[0].ID
+		}
+		if w, ok := want[d.Target]; !ok || top != w {
+			t.Errorf("%s: top %q, want %q", d.Target, top, w)
+		}
+	}
+}
+
+// machineOverloaded applies the host_overloaded thresholds to this machine.
+func machineOverloaded() bool {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return false
+	}
+	var l1, l5, l15 float64
+	if _, err := fmt.Sscan(string(b), &l1, &l5, &l15); err != nil {
+		return false
+	}
+	cpus := float64(runtime.NumCPU())
+	return l1 >= 4*cpus && l5 >= 3*cpus && l15 >= 2*cpus
 }

@@ -28,3 +28,15 @@ type Probe struct {
 	Result string `json:"result"` // open, timeout, error, unknown
 	Detail string `json:"detail,omitempty"`
 }
+
+// Container is one running or stopped container from `docker ps -a`.
+type Container struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Image  string `json:"image"`
+	Status string `json:"status"` // "Up 3 hours", "Exited (137) 5 minutes ago"
+	Ports  string `json:"ports,omitempty"`
+}
+
+// Running reports whether the container is up.
+func (c Container) Running() bool { return len(c.Status) >= 2 && c.Status[:2] == "Up" }

@@ -11,20 +11,21 @@ import (
 // HostFacts is what a playbook learned about one host. Nil and empty fields mean
 // the step gave nothing; rules then stay silent rather than guess.
 type HostFacts struct {
-	Host      *HostInfo
-	Nginx     *NginxConfig
-	Processes []Process
-	Listeners []Listener
-	Services  []ServiceState
-	Disks     []Filesystem
-	Memory    *Memory
-	Limits    []Limits
-	SELinux   *SELinux
-	FPM       *FPMConfig
-	Sockets   []SocketStat
-	Probes    []Probe
-	Layout    string
-	Site      string // --site: only this server_name's upstreams count
+	Host       *HostInfo
+	Nginx      *NginxConfig
+	Processes  []Process
+	Listeners  []Listener
+	Services   []ServiceState
+	Disks      []Filesystem
+	Memory     *Memory
+	Limits     []Limits
+	SELinux    *SELinux
+	FPM        *FPMConfig
+	Sockets    []SocketStat
+	Probes     []Probe
+	Containers []Container
+	Layout     string
+	Site       string // --site: only this server_name's upstreams count
 }
 
 // hostFix is a fix written for this host, shown before the catalog's general ones.
@@ -44,6 +45,7 @@ func (c *Collector) AddHostFacts(f HostFacts) {
 	r.pool()
 	r.load()
 	r.limits()
+	r.containers()
 }
 
 type hostRules struct {
@@ -597,4 +599,55 @@ func (r *hostRules) limits() {
 			r.fact("fd_exhausted", "limits", fmt.Sprintf("the php-fpm master (pid %d) runs with a soft nofile limit of %d (hard %d)", l.PID, l.NoFileSoft, l.NoFileHard), nil)
 		}
 	}
+}
+
+// containers: with nginx in docker, a stopped container of the same compose project
+// is the likely upstream that refuses, times out or no longer resolves.
+func (r *hostRules) containers() {
+	var nginx []Container
+	for _, c := range r.f.Containers {
+		if c.Running() && (strings.Contains(c.Image, "nginx") || strings.Contains(c.Image, "openresty") || strings.Contains(c.Name, "nginx")) {
+			nginx = append(nginx, c)
+		}
+	}
+	if len(nginx) == 0 {
+		return
+	}
+	symptom := false
+	for _, id := range []string{"upstream_down", "upstream_unreachable", "upstream_connect_timeout", "dns_resolve_failed", "no_live_upstreams"} {
+		symptom = symptom || r.has(id, "")
+	}
+	if !symptom {
+		return
+	}
+	for _, c := range r.f.Containers {
+		if c.Running() {
+			continue
+		}
+		for _, n := range nginx {
+			if p := composeProject(c.Name); p == "" || p != composeProject(n.Name) {
+				continue
+			}
+			vars := map[string]string{"container": c.Name}
+			r.fact("upstream_down", "docker ps", fmt.Sprintf("container %s (%s), in the same compose project as %s, is %s", c.Name, c.Image, n.Name, c.Status), vars)
+			r.fix("upstream_down",
+				fmt.Sprintf("On this host: `docker logs --tail 100 %s` shows why it stopped (`docker inspect -f '{{.State.OOMKilled}}' %s` says whether memory did it); `docker start %s` brings it back.", c.Name, c.Name, c.Name),
+				fmt.Sprintf("本机：`docker logs --tail 100 %s` 查看停止原因（`docker inspect -f '{{.State.OOMKilled}}' %s` 可确认是否因内存被杀）；`docker start %s` 重新启动。", c.Name, c.Name, c.Name))
+			break
+		}
+	}
+}
+
+// composeProject is the project part of a compose container name:
+// "shop-app-1" (compose v2) or "shop_app_1" (v1) → "shop"; "" for other names.
+func composeProject(name string) string {
+	for _, sep := range []string{"-", "_"} {
+		parts := strings.Split(name, sep)
+		if len(parts) >= 3 {
+			if _, err := strconv.Atoi(parts[len(parts)-1]); err == nil {
+				return strings.Join(parts[:len(parts)-2], sep)
+			}
+		}
+	}
+	return ""
 }

@@ -120,6 +120,11 @@ func Layout(rep *Report) string {
 			}
 		}
 	}
+	if s := rep.Step("docker"); s != nil {
+		if cs, ok := s.Facts.([]knowledge.Container); ok && len(nginxContainers(cs)) > 0 {
+			return "docker"
+		}
+	}
 	switch {
 	case h.BaoTa:
 		return "baota"
@@ -165,6 +170,8 @@ func HostFacts(rep *Report) knowledge.HostFacts {
 			f.Sockets = v
 		case []knowledge.Probe:
 			f.Probes = v
+		case []knowledge.Container:
+			f.Containers = v
 		}
 	}
 	return f

@@ -22,6 +22,19 @@ func init() {
 	funcs["fpmLogs"] = fpmLogs
 	funcs["sockets"] = sockets
 	funcs["tcpTargets"] = tcpTargets
+	funcs["nginxContainers"] = nginxContainers
+}
+
+// nginxContainers lists running containers whose image or name says nginx
+// (nginx, openresty, bitnami/nginx, nginx-proxy…).
+func nginxContainers(cs []knowledge.Container) []string {
+	var out []string
+	for _, c := range cs {
+		if c.Running() && (strings.Contains(c.Image, "nginx") || strings.Contains(c.Image, "openresty") || strings.Contains(c.Name, "nginx")) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 func quoteEach(v any) string {

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 const labbackendPkg = "github.com/badgateway/badgateway/internal/testlab/labbackend"
@@ -15,9 +17,12 @@ const labbackendPkg = "github.com/badgateway/badgateway/internal/testlab/labback
 var labBin struct {
 	sync.Mutex
 	path  string
-	users int    // live hosts using a binary we must delete ourselves
-	tmp   string // "" when the binary lives in go test's work dir
+	users int      // live hosts using a binary we must delete ourselves
+	tmp   string   // "" when the binary lives in go test's work dir
+	lock  *os.File // flock on tmp while it is ours, for sweepStaleBinaries
 }
+
+const binDirPrefix = "testlab-bin-"
 
 // acquireLabBinary builds labbackend once per test binary. Under `go test`
 // the test binary runs from go's own work dir, which go removes afterwards,
@@ -36,7 +41,14 @@ func acquireLabBinary() (string, func(), error) {
 	dir, tmp := filepath.Dir(os.Args[0]), ""
 	if !strings.Contains(dir, "go-build") || !writable(dir) {
 		var err error
-		if tmp, err = os.MkdirTemp("", "testlab-bin-"); err != nil {
+		if tmp, err = os.MkdirTemp("", binDirPrefix); err != nil {
+			return "", nil, err
+		}
+		if labBin.lock, err = os.Open(tmp); err == nil {
+			err = syscall.Flock(int(labBin.lock.Fd()), syscall.LOCK_EX)
+		}
+		if err != nil {
+			os.RemoveAll(tmp)
 			return "", nil, err
 		}
 		dir = tmp
@@ -45,6 +57,7 @@ func acquireLabBinary() (string, func(), error) {
 	if err := buildLabBackend(out); err != nil {
 		if tmp != "" {
 			os.RemoveAll(tmp)
+			labBin.lock.Close()
 		}
 		return "", nil, err
 	}
@@ -63,7 +76,29 @@ func releaseLabBinary() {
 	}
 	if labBin.users--; labBin.users == 0 {
 		os.RemoveAll(labBin.tmp)
-		labBin.path, labBin.tmp = "", ""
+		labBin.lock.Close()
+		labBin.path, labBin.tmp, labBin.lock = "", "", nil
+	}
+}
+
+// sweepStaleBinaries removes build dirs of test binaries that died: a dir
+// is in use while its owner holds a flock on it. Fresh dirs are spared, as
+// their owner may not have locked them yet.
+func sweepStaleBinaries() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), binDirPrefix+"*"))
+	for _, d := range dirs {
+		fi, err := os.Stat(d)
+		if err != nil || time.Since(fi.ModTime()) < time.Minute {
+			continue
+		}
+		f, err := os.Open(d)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			os.RemoveAll(d)
+		}
+		f.Close()
 	}
 }
 

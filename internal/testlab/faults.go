@@ -86,12 +86,20 @@ func (h *Host) aliveCheck(sub string) func() bool {
 }
 
 func (h *Host) startFPM() error {
-	// php-fpm --daemonize returns only once the master has its sockets
-	// open and its workers started, so success here means ready.
+	const ready = "ready to handle connections"
+	fpmLog := func() string { b, _ := os.ReadFile(h.stagedPath(h.Paths.FPMLog)); return string(b) }
+	before := strings.Count(fpmLog(), ready)
+	// php-fpm --daemonize returns once the master's sockets listen, but
+	// before it forks the pool's first workers; the master logs "ready to
+	// handle connections" after that, so `ps` then shows the whole pool.
 	if out, err := h.nsRun(60*time.Second, nil, h.fpmCommand()...); err != nil {
 		return fmt.Errorf("start php-fpm: %v: %s\n%s:\n%s", err, out, h.Paths.FPMLog,
 			tail(h.ReadFile(h.Paths.FPMLog), 20))
 	}
+	// A log_level above notice hides the line: then only wait a little.
+	_ = h.waitFor("php-fpm "+ready, 5*time.Second, func() (bool, error) {
+		return strings.Count(fpmLog(), ready) > before, nil
+	})
 	if sock := h.Paths.FPMSock; sock != "" {
 		return h.waitFor("php-fpm socket "+sock, 10*time.Second, func() (bool, error) {
 			if sp := h.stagedPath(sock); sp != "" {

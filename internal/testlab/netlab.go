@@ -129,6 +129,7 @@ func sweepStale() {
 			_ = os.Remove("/www") // only while empty
 			releaseLock(ex)
 		}
+		sweepStaleBinaries()
 	})
 }
 
