@@ -243,6 +243,13 @@ func (c *Collector) describe(f *Finding, ce *causeEvidence, o Options) {
 			break
 		}
 	}
+	if vars["target"] == "" {
+		if sock := vars["socket"]; sock != "" {
+			vars["target"] = sock
+		} else if i := strings.LastIndexByte(vars["upstream"], ':'); i >= 0 {
+			vars["target"] = vars["upstream"][i:]
+		}
+	}
 	f.Title = Expand(cause.Title.In(o.Lang), vars)
 	f.Summary = Expand(cause.Summary.In(o.Lang), vars)
 	f.Confirm = Expand(cause.Confirm.In(o.Lang), vars)

@@ -107,7 +107,9 @@ func splitLogs(out []byte, fallback string) []logPart {
 	return parts
 }
 
-// Layout names the kind of host: baota, rhel, debian, docker or unknown.
+// Layout names the kind of host: baota, rhel, debian, docker (nginx runs in a
+// container) or unknown. /.dockerenv alone says the host itself is a container,
+// which does not change where nginx keeps its files.
 func Layout(rep *Report) string {
 	var h knowledge.HostInfo
 	if s := rep.Step("host"); s != nil {
@@ -125,11 +127,8 @@ func Layout(rep *Report) string {
 			return "docker"
 		}
 	}
-	switch {
-	case h.BaoTa:
+	if h.BaoTa {
 		return "baota"
-	case h.Container == "docker":
-		return "docker"
 	}
 	id := " " + h.OSID + " " + h.OSLike + " "
 	switch {
