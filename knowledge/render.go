@@ -19,11 +19,13 @@ func DetectLang(s string) string {
 }
 
 type labels struct {
+	colon                                                                                                                                          string // ": " or "："
 	header, noEvidence, noEvidenceHint, hostNoEvidence, hostHint, why, proof, fix, confirm, baota, others, explainedBy, steps, failed, times, seen string
 }
 
 var texts = map[string]labels{
 	"en": {
+		colon:          ": ",
 		header:         "502 diagnosis for %s",
 		noEvidence:     "No 502/504 evidence found (%d lines read).",
 		noEvidenceHint: "Paste the nginx error.log lines around the failure (and the php-fpm log or `dmesg` if you have them), or run `badgateway diagnose HOST` to look at the host itself.",
@@ -42,6 +44,7 @@ var texts = map[string]labels{
 		seen:           "last seen %s",
 	},
 	"zh": {
+		colon:          "：",
 		header:         "%s 的 502 诊断",
 		noEvidence:     "没有找到 502/504 的证据（读取了 %d 行）。",
 		noEvidenceHint: "请贴出出错时间附近的 nginx error.log（如有，再加上 php-fpm 日志或 `dmesg` 输出），或运行 `badgateway diagnose 主机名` 直接检查主机。",
@@ -95,24 +98,30 @@ func RenderText(w io.Writer, d Diagnosis) error {
 	} else {
 		top := d.Causes[0]
 		fmt.Fprintf(&b, "▶ %s  [%s, %d, %.0f%%]\n\n", top.Title, top.ID, top.Status, top.Confidence*100)
-		writeSection(&b, l.why, top.Summary)
-		b.WriteString(l.proof + ":\n")
+		writeSection(&b, l, l.why, top.Summary)
+		b.WriteString(l.proof + strings.TrimSpace(l.colon) + "\n")
 		for _, e := range top.Evidence {
 			writeEvidence(&b, l, e)
 		}
-		b.WriteString("\n" + l.fix + ":\n")
+		b.WriteString("\n")
+		// On a panel host the panel is where the engineer will act: say where to click first.
+		panel := d.Layout == "baota" && top.BaoTa != ""
+		if panel {
+			writeSection(&b, l, l.baota, top.BaoTa)
+		}
+		b.WriteString(l.fix + strings.TrimSpace(l.colon) + "\n")
 		for i, fx := range top.Fixes {
 			writeNumbered(&b, i+1, fx)
 		}
 		if top.Confirm != "" {
 			b.WriteString("\n")
-			writeSection(&b, l.confirm, top.Confirm)
+			writeSection(&b, l, l.confirm, top.Confirm)
 		}
-		if top.BaoTa != "" {
-			writeSection(&b, l.baota, top.BaoTa)
+		if top.BaoTa != "" && !panel {
+			writeSection(&b, l, l.baota, top.BaoTa)
 		}
 		if len(d.Causes) > 1 {
-			b.WriteString(l.others + ":\n")
+			b.WriteString(l.others + strings.TrimSpace(l.colon) + "\n")
 			for _, f := range d.Causes[1:] {
 				fmt.Fprintf(&b, "  • %s  [%s, %d, %.0f%%]", f.Title, f.ID, f.Status, f.Confidence*100)
 				if f.ExplainedBy != "" {
@@ -130,8 +139,15 @@ func RenderText(w io.Writer, d Diagnosis) error {
 	return err
 }
 
-func writeSection(b *strings.Builder, label, text string) {
-	fmt.Fprintf(b, "%s: %s\n\n", label, strings.TrimSpace(text))
+func writeSection(b *strings.Builder, l labels, label, text string) {
+	text = strings.TrimSpace(text)
+	if label == l.baota {
+		// The catalog's panel texts name the panel themselves; the label already does.
+		for _, p := range []string{"宝塔：", "宝塔:", "aaPanel: ", "BaoTa: "} {
+			text = strings.TrimPrefix(text, p)
+		}
+	}
+	fmt.Fprintf(b, "%s%s%s\n\n", label, l.colon, text)
 }
 
 func writeEvidence(b *strings.Builder, l labels, e Evidence) {
@@ -163,7 +179,7 @@ func writeFailedSteps(b *strings.Builder, l labels, steps []StepReport, md bool)
 	if md {
 		b.WriteString("\n**" + l.steps + "**\n")
 	} else {
-		b.WriteString("\n" + l.steps + ":\n")
+		b.WriteString("\n" + l.steps + strings.TrimSpace(l.colon) + "\n")
 	}
 	for _, s := range failed {
 		fmt.Fprintf(b, "  - %s: %s\n", s.ID, s.Error)
@@ -242,14 +258,14 @@ func DescribeCause(c *Cause, lang string) string {
 	var b strings.Builder
 	l := labelsFor(lang)
 	fmt.Fprintf(&b, "%s  [%s, %d]\n\n", Expand(c.Title.In(lang), nil), c.ID, c.Status)
-	writeSection(&b, l.why, Expand(c.Summary.In(lang), nil))
-	writeSection(&b, l.confirm, Expand(c.Confirm.In(lang), nil))
-	b.WriteString(l.fix + ":\n")
+	writeSection(&b, l, l.why, Expand(c.Summary.In(lang), nil))
+	writeSection(&b, l, l.confirm, Expand(c.Confirm.In(lang), nil))
+	b.WriteString(l.fix + strings.TrimSpace(l.colon) + "\n")
 	for i, fx := range c.Fixes {
 		writeNumbered(&b, i+1, renderFix(fx, lang, nil))
 	}
 	b.WriteString("\n")
-	writeSection(&b, l.baota, Expand(c.BaoTa.In(lang), nil))
+	writeSection(&b, l, l.baota, Expand(c.BaoTa.In(lang), nil))
 	if len(c.Examples.Match) > 0 {
 		b.WriteString(map[bool]string{true: "日志示例", false: "Typical log line"}[lang == "zh"] + ":\n  " + c.Examples.Match[0] + "\n")
 	}

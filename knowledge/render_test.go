@@ -1,0 +1,70 @@
+package knowledge
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// The replies people read, checked byte for byte: run `go test ./knowledge -update`
+// after an intended change and review the diff.
+func TestRenderGolden(t *testing.T) {
+	log, err := os.ReadFile("../examples/error.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := NewAnalyzer(mustBuiltin(t)).NewCollector()
+	if err := col.Feed(bytes.NewReader(log), "/var/log/nginx/error.log"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file, format, lang, layout string
+	}{
+		{"example.en.txt", "text", "en", ""},
+		{"example.zh.txt", "text", "zh", ""},
+		{"example.baota.zh.txt", "text", "zh", "baota"},
+		{"example.en.md", "markdown", "en", ""},
+		{"example.en.json", "json", "en", ""},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			d := col.Diagnosis(Options{Target: "web-01", Lang: tc.lang})
+			d.Layout = tc.layout
+			var buf bytes.Buffer
+			if err := Render(&buf, d, tc.format); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", "golden", tc.file)
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got := buf.String(); got != string(want) {
+				t.Errorf("%s differs from the golden file; run `go test ./knowledge -run RenderGolden -update` and review the diff.\ngot:\n%s", tc.file, got)
+			}
+		})
+	}
+}
+
+// Chat platforms truncate long messages; a reply must stay readable at any size.
+func TestRenderBoundsEvidence(t *testing.T) {
+	col := NewAnalyzer(mustBuiltin(t)).NewCollector()
+	var lines strings.Builder
+	for i := 0; i < 300; i++ {
+		lines.WriteString(refused("2026/11/25 10:02:11", 1, "/run/app"+strings.Repeat("x", i%97)+".sock"))
+	}
+	col.Feed(strings.NewReader(lines.String()), "error.log")
+	d := col.Diagnosis(Options{})
+	if n := len(d.Causes[0].Evidence); n > 5 {
+		t.Errorf("%d evidence lines shown, want at most 5", n)
+	}
+}
