@@ -3,6 +3,8 @@ module github.com/badgateway/badgateway
 go 1.26.0
 
 require (
-	golang.org/x/crypto v0.59.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
+	golang.org/x/crypto v0.59.0
+	gopkg.in/yaml.v3 v3.0.1
 )
+
+require golang.org/x/sys v0.50.0 // indirect
