@@ -1,7 +1,6 @@
 package knowledge
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -12,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/badgateway/badgateway/internal/yamlfile"
 )
 
 //go:embed causes/*.yaml
@@ -174,14 +173,11 @@ func Load(layers ...fs.FS) (*Catalog, error) {
 
 func parseCause(name string, data []byte) (*Cause, error) {
 	var c Cause
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return nil, errors.New(yamlErrorText(name, err))
+	root, err := yamlfile.Decode(name, data, &c)
+	if err != nil {
+		return nil, err
 	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root) // already decoded once, so this cannot fail
-	at := func(keys ...any) string { return fmt.Sprintf("%s:%d", name, nodeLine(&root, keys...)) }
+	at := func(keys ...any) string { return fmt.Sprintf("%s:%d", name, yamlfile.Line(root, keys...)) }
 
 	c.file = name
 	var errs []error
@@ -289,63 +285,6 @@ func (p *Pattern) compile() error {
 		return fmt.Errorf("weight %v must be in (0, 5]", p.Weight)
 	}
 	return nil
-}
-
-// nodeLine finds the line of a mapping key / sequence index path in a YAML document,
-// falling back to the deepest node found.
-func nodeLine(root *yaml.Node, keys ...any) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, k := range keys {
-		var next *yaml.Node
-		switch k := k.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == k {
-						line = n.Content[i].Line
-						next = n.Content[i+1]
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
-				next = n.Content[k]
-				line = next.Line
-			}
-		}
-		if next == nil {
-			break
-		}
-		n = next
-	}
-	if line == 0 {
-		line = 1
-	}
-	return line
-}
-
-// yamlErrorText turns yaml.v3's "yaml: line 3: …" into "NAME:3: …" so errors read file:line.
-func yamlErrorText(name string, err error) string {
-	msgs := []string{err.Error()}
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	for i, m := range msgs {
-		m = strings.TrimPrefix(m, "yaml: ")
-		m = strings.Replace(m, " in type knowledge.Cause", "", 1)
-		if rest, ok := strings.CutPrefix(m, "line "); ok {
-			msgs[i] = name + ":" + rest
-		} else {
-			msgs[i] = name + ": " + m
-		}
-	}
-	return strings.Join(msgs, "; ")
 }
 
 // leadsToCycles rejects "A leads to B leads to A": ranking needs roots to be well defined.

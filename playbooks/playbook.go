@@ -3,7 +3,6 @@
 package playbooks
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/badgateway/badgateway/internal/yamlfile"
 )
 
 //go:embed builtin/*.yaml
@@ -124,15 +125,12 @@ func LoadFile(name string) (*Playbook, error) {
 // Parse decodes and validates a playbook; every problem is reported with file:line.
 func Parse(file string, data []byte) (*Playbook, error) {
 	var pb Playbook
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&pb); err != nil {
-		return nil, yamlError(file, err)
+	root, err := yamlfile.Decode(file, data, &pb)
+	if err != nil {
+		return nil, err
 	}
 	pb.File = file
-	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root)
-	steps := findKey(&root, "steps")
+	steps := findKey(root, "steps")
 	at := func(i int, key string) int {
 		if steps == nil || i >= len(steps.Content) {
 			return 1
@@ -426,25 +424,6 @@ func findKey(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-func yamlError(file string, err error) error {
-	msgs := []string{err.Error()}
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	for i, m := range msgs {
-		m = strings.TrimPrefix(m, "yaml: ")
-		m = strings.Replace(m, " in type playbooks.Playbook", "", 1)
-		m = strings.Replace(m, " in type playbooks.Step", "", 1)
-		if rest, ok := strings.CutPrefix(m, "line "); ok {
-			msgs[i] = file + ":" + rest
-		} else {
-			msgs[i] = file + ": " + m
-		}
-	}
-	return errors.New(strings.Join(msgs, "; "))
 }
 
 // funcs are available to run and when templates; funcs.go fills it.

@@ -1,9 +1,11 @@
 package testlab
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHelpers covers the helpers and layout options the smoke test does
@@ -82,4 +84,31 @@ func TestHelpers(t *testing.T) {
 func procsOf(h *Host, name string) []Proc {
 	_, all := h.daemon(name)
 	return all
+}
+
+// TestScale measures twenty hosts (a quarter BaoTa, each with a backend)
+// coming up and going down at once; set TESTLAB_SCALE=1 to run it.
+func TestScale(t *testing.T) {
+	if os.Getenv("TESTLAB_SCALE") == "" {
+		t.Skip("set TESTLAB_SCALE=1 to measure 20 hosts")
+	}
+	RequireLab(t)
+	specs := make([]HostSpec, 20)
+	for i := range specs {
+		specs[i] = HostSpec{Backend: &BackendSpec{Mode: "ok"}}
+		if i%4 == 0 {
+			specs[i].Layout = "baota"
+		}
+	}
+	t0 := time.Now()
+	hosts := StartHosts(t, specs...)
+	t.Logf("%d hosts up in %v", len(hosts), time.Since(t0).Round(time.Millisecond))
+	for _, h := range hosts {
+		if code := h.Curl("/"); code != 200 {
+			t.Errorf("%s: GET / = %d", h.Name, code)
+		}
+	}
+	t0 = time.Now()
+	StopAll(hosts...)
+	t.Logf("%d hosts stopped in %v", len(hosts), time.Since(t0).Round(time.Millisecond))
 }

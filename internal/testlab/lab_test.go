@@ -149,6 +149,15 @@ func checkSSHView(t *testing.T, h *Host, hosts int) {
 	if out, _ := exec.Command("ps", "-eo", "args").Output(); strings.Count(string(out), "nginx: master process") < hosts {
 		t.Errorf("machine sees fewer than %d nginx masters:\n%s", hosts, out)
 	}
+	// Masters as root, workers as the layout's web user.
+	users := run(t, c, "ps -o user=,args= -C nginx,php-fpm8.2,php-fpm")
+	for _, l := range strings.Split(strings.TrimSpace(users), "\n") {
+		f := strings.Fields(l)
+		master := strings.Contains(l, "master process")
+		if len(f) < 2 || (master && f[0] != "root") || (!master && f[0] != h.Paths.WebUser) {
+			t.Errorf("%s: wrong user in %q (web user %s)", h.Name, l, h.Paths.WebUser)
+		}
+	}
 	ss := run(t, c, "ss -ltnpx")
 	if !strings.Contains(ss, h.Paths.FPMSock) || !strings.Contains(ss, "0.0.0.0:80") {
 		t.Errorf("%s: ss -ltnpx misses the php-fpm socket or port 80:\n%s", h.Name, ss)

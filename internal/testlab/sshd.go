@@ -1,6 +1,10 @@
-// Package testlab starts real daemons (today: OpenSSH's sshd) on loopback
-// for tests. Everything lives in a per-test temp dir and is torn down by
-// t.Cleanup; only processes started here are ever signalled.
+// Package testlab starts real daemons for tests: a plain sshd on loopback
+// (StartSSHD), and whole lab hosts (StartHost): a network namespace on the
+// 10.231.0.0/16 lab bridge plus mount, PID and UTS namespaces, running
+// sshd, nginx, php-fpm and labbackend with private config and logs, in a
+// Debian or a BaoTa panel layout, with helpers that cause real faults.
+// Everything lives in per-test temp dirs and is torn down by t.Cleanup;
+// only processes started here are ever signalled.
 package testlab
 
 import (
