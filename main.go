@@ -24,6 +24,8 @@ Usage:
         read nginx/php-fpm/kernel log lines (stdin or files) and explain the 502
   badgateway diagnose HOST... [--config F] [--site NAME] [--since 15m] [--format …] [--lang …]
         SSH to HOST (or localhost), run the nginx-502 playbook, explain the 502
+  badgateway chat [--config F]
+        the console front-end: type /502 HOST, ask "web-01 为什么 502", paste log lines
   badgateway kb [list | show ID | search WORDS...] [--lang en|zh]
         browse the knowledge base of 502/504/413 causes
   badgateway hosts [list | trust HOST] [--config F]
@@ -58,6 +60,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdDiagnose(e, args[1:])
 	case "hosts":
 		err = cmdHosts(e, args[1:])
+	case "chat":
+		err = cmdChat(e, args[1:], false)
+	case "serve":
+		err = cmdChat(e, args[1:], true)
 	case "playbook", "playbooks":
 		err = cmdPlaybook(e, args[1:])
 	case "-h", "--help", "help":

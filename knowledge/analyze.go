@@ -96,6 +96,7 @@ type causeEvidence struct {
 type evidenceGroup struct {
 	source string
 	line   Line
+	zh     string // host facts only: line.Raw in Chinese, shown in a Chinese reply
 	vars   map[string]string
 	count  int64
 	first  time.Time
@@ -270,11 +271,14 @@ func (c *Collector) consider(raw []byte, source string) {
 
 func (c *Collector) record(p *compiledPattern, line *Line, vars map[string]string, source string) {
 	fillVars(vars, line)
-	c.add(p.cause, p.Weight, line, vars, sourceLabel(line.Kind, source))
+	// Log lines are quoted as the program wrote them, never translated: no zh text.
+	c.add(p.cause, p.Weight, line, "", vars, sourceLabel(line.Kind, source))
 }
 
-// add records one line of evidence for cause.
-func (c *Collector) add(cause *Cause, weight float64, line *Line, vars map[string]string, source string) {
+// add records one line of evidence for cause; zh, when set, is the line's Chinese
+// text for a Chinese reply. The group key uses line.Message, never zh, so the
+// reply's language cannot change how evidence is grouped or counted.
+func (c *Collector) add(cause *Cause, weight float64, line *Line, zh string, vars map[string]string, source string) {
 	ce := c.causes[cause.ID]
 	if ce == nil {
 		ce = &causeEvidence{cause: cause, byKey: map[string]*evidenceGroup{}}
@@ -314,6 +318,7 @@ func (c *Collector) add(cause *Cause, weight float64, line *Line, vars map[strin
 	// Keep the most recent line: it is the one worth showing.
 	if g.count == 1 || t.IsZero() || !t.Before(g.last) {
 		g.line = *line
+		g.zh = zh
 		g.vars = vars
 		if !t.IsZero() {
 			g.last = t

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Verdicts of a diagnosis.
@@ -272,7 +273,11 @@ func (c *Collector) describe(f *Finding, ce *causeEvidence, o Options) {
 		if i >= o.MaxEvidence {
 			break
 		}
-		e := Evidence{Source: g.source, Text: Redact(truncate(g.line.Raw, 2000)), Count: g.count}
+		text := g.line.Raw
+		if o.Lang == "zh" && g.zh != "" {
+			text = g.zh // a host fact's own Chinese; log lines have none and stay as written
+		}
+		e := Evidence{Source: g.source, Text: Redact(truncate(text, 2000)), Count: g.count}
 		if !g.first.IsZero() {
 			e.FirstSeen = g.first.Format(timeLayout)
 			e.LastSeen = g.last.Format(timeLayout)
@@ -348,6 +353,10 @@ func isVarName(s string) bool {
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	// Back up to a rune start: Chinese evidence must not end in half a character.
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -53,8 +53,10 @@ type hostRules struct {
 	f HostFacts
 }
 
-// fact records host evidence for cause id; text is shown as the proof line.
-func (r *hostRules) fact(id, source, text string, vars map[string]string) {
+// fact records host evidence for cause id; en is shown as the proof line, zh in
+// a Chinese reply. en also keys the evidence group, so grouping does not depend on
+// the reply's language.
+func (r *hostRules) fact(id, source, en, zh string, vars map[string]string) {
 	cause := r.c.a.Catalog.Cause(id)
 	if cause == nil {
 		return
@@ -62,8 +64,8 @@ func (r *hostRules) fact(id, source, text string, vars map[string]string) {
 	if vars == nil {
 		vars = map[string]string{}
 	}
-	line := Line{Message: text, Raw: text}
-	r.c.add(cause, 1, &line, vars, "host:"+source)
+	line := Line{Message: en, Raw: en}
+	r.c.add(cause, 1, &line, zh, vars, "host:"+source)
 	for k, v := range vars {
 		if r.c.hostVars[id] == nil {
 			r.c.hostVars[id] = map[string]string{}
@@ -100,7 +102,8 @@ func (r *hostRules) nginxConfig() {
 	}
 	for _, m := range n.Messages {
 		if strings.Contains(m, "[emerg]") || strings.Contains(m, "test failed") {
-			r.fact("nginx_config_invalid", "nginx -t", m, nil)
+			// nginx's own words: quoted as written in either language.
+			r.fact("nginx_config_invalid", "nginx -t", m, m, nil)
 		}
 	}
 }
@@ -221,12 +224,16 @@ func (r *hostRules) unixUpstreams() {
 			other := r.f.FPM.Pools[0]
 			vars["pool_file"] = other.File
 			r.fact("upstream_wrong_address", "nginx -T",
-				fmt.Sprintf("nginx passes to %s (%s)", t.address, where(t.pass.File, t.pass.Line)), vars)
-			var listens []string
+				fmt.Sprintf("nginx passes to %s (%s)", t.address, where(t.pass.File, t.pass.Line)),
+				fmt.Sprintf("nginx 把请求转发到 %s（%s）", t.address, where(t.pass.File, t.pass.Line)), vars)
+			var listens, listensZh []string
 			for _, p := range r.f.FPM.Pools {
 				listens = append(listens, fmt.Sprintf("pool %s listens on %s (%s)", p.Name, p.Listen, where(p.File, p.Line)))
+				listensZh = append(listensZh, fmt.Sprintf("进程池 %s 监听 %s（%s）", p.Name, p.Listen, where(p.File, p.Line)))
 			}
-			r.fact("upstream_wrong_address", "php-fpm config", "no php-fpm pool listens there: "+strings.Join(listens, "; "), vars)
+			r.fact("upstream_wrong_address", "php-fpm config",
+				"no php-fpm pool listens there: "+strings.Join(listens, "; "),
+				"没有任何 php-fpm 进程池监听该地址："+strings.Join(listensZh, "；"), vars)
 			r.fix("upstream_wrong_address",
 				fmt.Sprintf("Make nginx and php-fpm agree: in %s set `%s unix:%s;` (then `nginx -t && nginx -s reload`), or set `listen = %s` in %s and restart php-fpm.",
 					where(t.pass.File, t.pass.Line), t.pass.Directive, other.Listen, path, other.File),
@@ -245,21 +252,27 @@ func (r *hostRules) unixUpstreams() {
 					fmt.Sprintf("On this host: start %s with `%s`, then find out why it stopped: `tail -n 50 %s` and `dmesg -T | grep -i -E 'killed process|segfault'`.", fpmName(version), start, orDefault(r.fpmLog(), "the php-fpm log")),
 					fmt.Sprintf("本机：用 `%s` 启动 %s，再查明它为什么停止：`tail -n 50 %s` 和 `dmesg -T | grep -i -E 'killed process|segfault'`。", start, fpmName(version), orDefault(r.fpmLog(), "php-fpm 日志")))
 			}
-			text := "no php-fpm master process is running (ps)"
-			r.fact("upstream_down", "ps", text, vars)
-			r.fact("upstream_down", "php-fpm config", fmt.Sprintf("pool %s (%s) should listen on %s", pool.Name, where(pool.File, pool.Line), path), vars)
+			r.fact("upstream_down", "ps", "no php-fpm master process is running (ps)", "没有正在运行的 php-fpm 主进程（ps）", vars)
+			r.fact("upstream_down", "php-fpm config",
+				fmt.Sprintf("pool %s (%s) should listen on %s", pool.Name, where(pool.File, pool.Line), path),
+				fmt.Sprintf("进程池 %s（%s）应监听 %s", pool.Name, where(pool.File, pool.Line), path), vars)
 			if st != nil && st.Exists && !listening {
-				r.fact("upstream_down", "stat", fmt.Sprintf("%s exists but nothing listens on it: left behind by a php-fpm that was killed", path), vars)
+				r.fact("upstream_down", "stat",
+					fmt.Sprintf("%s exists but nothing listens on it: left behind by a php-fpm that was killed", path),
+					fmt.Sprintf("%s 文件还在，但没有进程监听：是被杀掉的 php-fpm 留下的", path), vars)
 			}
 			for _, s := range r.f.Services {
 				if strings.Contains(s.Name, "php") && s.Active != "unknown" && s.Active != "active" {
-					r.fact("upstream_down", "systemctl", fmt.Sprintf("%s is %s", s.Name, s.Active), vars)
+					// The state is systemctl's word (inactive, failed): kept as written.
+					r.fact("upstream_down", "systemctl", fmt.Sprintf("%s is %s", s.Name, s.Active), fmt.Sprintf("%s 的状态为 %s", s.Name, s.Active), vars)
 				}
 			}
 			continue
 		}
 		if st != nil && st.Exists && !listening && len(r.f.Listeners) > 0 {
-			r.fact("upstream_down", "ss", fmt.Sprintf("%s exists but no process listens on it (ss -lx)", path), vars)
+			r.fact("upstream_down", "ss",
+				fmt.Sprintf("%s exists but no process listens on it (ss -lx)", path),
+				fmt.Sprintf("%s 存在，但没有进程在监听（ss -lx）", path), vars)
 		}
 	}
 }
@@ -382,13 +395,17 @@ func (r *hostRules) tcpUpstreams() {
 		if len(candidates) == 1 {
 			l := candidates[0]
 			vars["listening"] = l.Local
-			r.fact("upstream_wrong_address", "ss", fmt.Sprintf("nothing listens on %s, where nginx sends requests (%s); %s (pid %d) listens on %s", t.address, where(t.pass.File, t.pass.Line), l.Process, l.PID, l.Local), vars)
+			r.fact("upstream_wrong_address", "ss",
+				fmt.Sprintf("nothing listens on %s, where nginx sends requests (%s); %s (pid %d) listens on %s", t.address, where(t.pass.File, t.pass.Line), l.Process, l.PID, l.Local),
+				fmt.Sprintf("nginx 把请求发往 %s（%s），但没有进程监听该地址；%s（pid %d）监听的是 %s", t.address, where(t.pass.File, t.pass.Line), l.Process, l.PID, l.Local), vars)
 			r.fix("upstream_wrong_address",
 				fmt.Sprintf("Point nginx at the port the backend really uses: in %s change %s to %s, then `nginx -t && nginx -s reload` (or move the backend back to %s).", where(t.pass.File, t.pass.Line), t.address, l.Local, t.address),
 				fmt.Sprintf("让 nginx 指向后端实际监听的端口：在 %s 把 %s 改成 %s，然后 `nginx -t && nginx -s reload`（或让后端改回监听 %s）。", where(t.pass.File, t.pass.Line), t.address, l.Local, t.address))
 			continue
 		}
-		r.fact("upstream_down", "ss", fmt.Sprintf("nothing listens on %s (ss -ltn), where nginx sends requests (%s)", t.address, where(t.pass.File, t.pass.Line)), vars)
+		r.fact("upstream_down", "ss",
+			fmt.Sprintf("nothing listens on %s (ss -ltn), where nginx sends requests (%s)", t.address, where(t.pass.File, t.pass.Line)),
+			fmt.Sprintf("nginx 把请求发往 %s（%s），但没有进程监听该地址（ss -ltn）", t.address, where(t.pass.File, t.pass.Line)), vars)
 	}
 }
 
@@ -408,15 +425,22 @@ func (r *hostRules) probes() {
 		detail := strings.ToLower(p.Detail)
 		switch {
 		case p.Result == "timeout":
-			r.fact("upstream_connect_timeout", "probe", fmt.Sprintf("connecting from the host to %s timed out after 3 s (packets dropped: firewall or host down)", p.Target), vars)
+			r.fact("upstream_connect_timeout", "probe",
+				fmt.Sprintf("connecting from the host to %s timed out after 3 s (packets dropped: firewall or host down)", p.Target),
+				fmt.Sprintf("从本机连接 %s 3 秒后超时（数据包被丢弃：防火墙拦截或对端主机宕机）", p.Target), vars)
 		case p.Result == "error" && strings.Contains(detail, "refused"):
 			host, _ := splitAddr(p.Target)
 			if local(host, r.f.Host) && r.c.causes["upstream_wrong_address"] != nil {
 				continue // already explained by the listener rule
 			}
-			r.fact("upstream_down", "probe", fmt.Sprintf("connecting from the host to %s: connection refused", p.Target), vars)
+			r.fact("upstream_down", "probe",
+				fmt.Sprintf("connecting from the host to %s: connection refused", p.Target),
+				fmt.Sprintf("从本机连接 %s：连接被拒绝", p.Target), vars)
 		case p.Result == "error" && (strings.Contains(detail, "no route") || strings.Contains(detail, "unreachable")):
-			r.fact("upstream_unreachable", "probe", fmt.Sprintf("connecting from the host to %s: %s", p.Target, p.Detail), vars)
+			// Detail is the system's error text (no route to host): quoted as written.
+			r.fact("upstream_unreachable", "probe",
+				fmt.Sprintf("connecting from the host to %s: %s", p.Target, p.Detail),
+				fmt.Sprintf("从本机连接 %s 失败：%s", p.Target, p.Detail), vars)
 		}
 	}
 }
@@ -427,7 +451,7 @@ func (r *hostRules) permissions() {
 		return
 	}
 	if r.f.SELinux != nil && r.f.SELinux.Mode == "Enforcing" {
-		r.fact("selinux_blocked", "getenforce", "SELinux is Enforcing", nil)
+		r.fact("selinux_blocked", "getenforce", "SELinux is Enforcing", "SELinux 处于 Enforcing 模式", nil)
 		r.fix("selinux_blocked",
 			"Confirm with `ausearch -m avc -ts recent | grep nginx`; allow nginx to connect with `setsebool -P httpd_can_network_connect 1` (TCP) or label the socket's directory `httpd_var_run_t`.",
 			"先用 `ausearch -m avc -ts recent | grep nginx` 确认；TCP 上游用 `setsebool -P httpd_can_network_connect 1` 允许 nginx 连接，unix 套接字则把其目录标记为 `httpd_var_run_t`。")
@@ -443,7 +467,9 @@ func (r *hostRules) permissions() {
 			continue
 		}
 		vars := map[string]string{"upstream": t.address, "socket": path}
-		r.fact("upstream_permission_denied", "stat", fmt.Sprintf("%s is owned by %s:%s with mode %s; nginx workers run as %s", path, st.Owner, st.Group, st.Mode, user), vars)
+		r.fact("upstream_permission_denied", "stat",
+			fmt.Sprintf("%s is owned by %s:%s with mode %s; nginx workers run as %s", path, st.Owner, st.Group, st.Mode, user),
+			fmt.Sprintf("%s 属主为 %s:%s、权限 %s；nginx worker 以 %s 运行", path, st.Owner, st.Group, st.Mode, user), vars)
 		if pool := r.poolFor(path); pool != nil {
 			vars["pool_file"] = pool.File
 			r.fix("upstream_permission_denied",
@@ -477,13 +503,19 @@ func (r *hostRules) disks() {
 		}
 		vars := map[string]string{"mount": d.Mount}
 		if d.UsePercent >= 98 {
-			r.fact("disk_full", "df", fmt.Sprintf("%s (%s) is %d%% full: %d MB free", d.Mount, d.Device, d.UsePercent, d.AvailKB/1024), vars)
+			r.fact("disk_full", "df",
+				fmt.Sprintf("%s (%s) is %d%% full: %d MB free", d.Mount, d.Device, d.UsePercent, d.AvailKB/1024),
+				fmt.Sprintf("%s（%s）已用 %d%%，仅剩 %d MB", d.Mount, d.Device, d.UsePercent, d.AvailKB/1024), vars)
 		}
 		if d.IUsePercent >= 98 {
-			r.fact("disk_full", "df -i", fmt.Sprintf("%s (%s) has used %d%% of its inodes", d.Mount, d.Device, d.IUsePercent), vars)
+			r.fact("disk_full", "df -i",
+				fmt.Sprintf("%s (%s) has used %d%% of its inodes", d.Mount, d.Device, d.IUsePercent),
+				fmt.Sprintf("%s（%s）的 inode 已用 %d%%", d.Mount, d.Device, d.IUsePercent), vars)
 		}
 		if d.ReadOnly && writableMount(d.Mount) {
-			r.fact("readonly_fs", "mounts", fmt.Sprintf("%s (%s) is mounted read-only", d.Mount, d.Device), vars)
+			r.fact("readonly_fs", "mounts",
+				fmt.Sprintf("%s (%s) is mounted read-only", d.Mount, d.Device),
+				fmt.Sprintf("%s（%s）以只读方式挂载", d.Mount, d.Device), vars)
 		}
 	}
 }
@@ -510,7 +542,9 @@ func (r *hostRules) pool() {
 	}
 	for _, pool := range r.f.FPM.Pools {
 		vars := map[string]string{"pool_file": pool.File, "max_children": strconv.Itoa(pool.MaxChildren)}
+		// The Chinese line is built alongside the English one, piece by piece.
 		text := fmt.Sprintf("pool %s (%s): pm = %s, pm.max_children = %d", pool.Name, where(pool.File, pool.Line), orDefault(pool.PM, "dynamic"), pool.MaxChildren)
+		textZh := fmt.Sprintf("进程池 %s（%s）：pm = %s，pm.max_children = %d", pool.Name, where(pool.File, pool.Line), orDefault(pool.PM, "dynamic"), pool.MaxChildren)
 		if len(rss) > 0 && r.f.Memory != nil && r.f.Memory.AvailableMB > 0 {
 			sort.Ints(rss)
 			total := 0
@@ -522,6 +556,7 @@ func (r *hostRules) pool() {
 			suggest := (r.f.Memory.AvailableMB*8/10 + total/1024) / avgMB
 			vars["suggested_max_children"] = strconv.Itoa(suggest)
 			text += fmt.Sprintf("; %d workers average %d MB, %d MB available", len(rss), avgMB, r.f.Memory.AvailableMB)
+			textZh += fmt.Sprintf("；%d 个 worker 平均每个 %d MB，可用内存 %d MB", len(rss), avgMB, r.f.Memory.AvailableMB)
 			if suggest > pool.MaxChildren {
 				r.fix("fpm_max_children",
 					fmt.Sprintf("On this host: set `pm.max_children = %d` in %s (80%% of available memory ÷ %d MB per worker), then reload php-fpm.", suggest, where(pool.File, pool.Line), avgMB),
@@ -532,7 +567,7 @@ func (r *hostRules) pool() {
 					fmt.Sprintf("本机内存已是瓶颈：%d 个 worker、每个 %d MB 已经用掉了可用内存；应优化请求耗时或加内存，而不是继续调大 pm.max_children。", len(rss), avgMB))
 			}
 		}
-		r.fact("fpm_max_children", "php-fpm config", text, vars)
+		r.fact("fpm_max_children", "php-fpm config", text, textZh, vars)
 	}
 }
 
@@ -555,10 +590,14 @@ func (r *hostRules) load() {
 	// Sustained: a busy minute is not a saturated host, and the 15-minute average
 	// only gets there when the machine has been overrun for a while.
 	if cpus := float64(h.CPUs); h.Load1 >= 4*cpus && h.Load5 >= 3*cpus && h.Load15 >= 2*cpus {
-		r.fact("host_overloaded", "loadavg", fmt.Sprintf("load average %.1f %.1f %.1f on %d CPUs", h.Load1, h.Load5, h.Load15, h.CPUs), nil)
+		r.fact("host_overloaded", "loadavg",
+			fmt.Sprintf("load average %.1f %.1f %.1f on %d CPUs", h.Load1, h.Load5, h.Load15, h.CPUs),
+			fmt.Sprintf("负载 %.1f %.1f %.1f（共 %d 个 CPU）", h.Load1, h.Load5, h.Load15, h.CPUs), nil)
 	}
 	if m := r.f.Memory; m != nil && m.SwapTotalMB > 0 && m.SwapUsedMB*2 > m.SwapTotalMB {
-		r.fact("host_overloaded", "free", fmt.Sprintf("%d of %d MB swap in use: the host is swapping", m.SwapUsedMB, m.SwapTotalMB), nil)
+		r.fact("host_overloaded", "free",
+			fmt.Sprintf("%d of %d MB swap in use: the host is swapping", m.SwapUsedMB, m.SwapTotalMB),
+			fmt.Sprintf("swap 已用 %d MB（共 %d MB）：主机正在频繁换页", m.SwapUsedMB, m.SwapTotalMB), nil)
 	}
 }
 
@@ -581,14 +620,18 @@ func (r *hostRules) limits() {
 		case strings.HasPrefix(p.Args, "nginx: master process"):
 			n := r.f.Nginx
 			if n != nil && n.WorkerRlimitNoFile > 0 {
-				r.fact("fd_exhausted", "nginx -T", fmt.Sprintf("nginx workers may open %d files (worker_rlimit_nofile); worker_connections is %d", n.WorkerRlimitNoFile, n.WorkerConnections), nil)
+				r.fact("fd_exhausted", "nginx -T",
+					fmt.Sprintf("nginx workers may open %d files (worker_rlimit_nofile); worker_connections is %d", n.WorkerRlimitNoFile, n.WorkerConnections),
+					fmt.Sprintf("nginx worker 最多可打开 %d 个文件（worker_rlimit_nofile）；worker_connections 为 %d", n.WorkerRlimitNoFile, n.WorkerConnections), nil)
 				continue
 			}
 			text := fmt.Sprintf("the nginx master (pid %d) runs with a soft nofile limit of %d (hard %d), which its workers inherit: no worker_rlimit_nofile is set", l.PID, l.NoFileSoft, l.NoFileHard)
+			textZh := fmt.Sprintf("nginx 主进程（pid %d）的 nofile 软限制为 %d（硬限制 %d），worker 会继承这个值：未设置 worker_rlimit_nofile", l.PID, l.NoFileSoft, l.NoFileHard)
 			if n != nil && n.WorkerConnections > 0 {
 				text += fmt.Sprintf("; worker_connections is %d, and a proxied request holds two descriptors", n.WorkerConnections)
+				textZh += fmt.Sprintf("；worker_connections 为 %d，而每个被代理的请求要占用两个文件描述符", n.WorkerConnections)
 			}
-			r.fact("fd_exhausted", "limits", text, nil)
+			r.fact("fd_exhausted", "limits", text, textZh, nil)
 			if n != nil && len(n.Files) > 0 {
 				want := max(65535, 2*n.WorkerConnections)
 				r.fix("fd_exhausted",
@@ -596,7 +639,9 @@ func (r *hostRules) limits() {
 					fmt.Sprintf("本机：在 %s 的主配置段加入 `worker_rlimit_nofile %d;`（至少为 worker_connections 的两倍），然后 `nginx -t && nginx -s reload`。", n.Files[0], want))
 			}
 		case strings.HasPrefix(p.Args, "php-fpm: master process"):
-			r.fact("fd_exhausted", "limits", fmt.Sprintf("the php-fpm master (pid %d) runs with a soft nofile limit of %d (hard %d)", l.PID, l.NoFileSoft, l.NoFileHard), nil)
+			r.fact("fd_exhausted", "limits",
+				fmt.Sprintf("the php-fpm master (pid %d) runs with a soft nofile limit of %d (hard %d)", l.PID, l.NoFileSoft, l.NoFileHard),
+				fmt.Sprintf("php-fpm 主进程（pid %d）的 nofile 软限制为 %d（硬限制 %d）", l.PID, l.NoFileSoft, l.NoFileHard), nil)
 		}
 	}
 }
@@ -629,7 +674,10 @@ func (r *hostRules) containers() {
 				continue
 			}
 			vars := map[string]string{"container": c.Name}
-			r.fact("upstream_down", "docker ps", fmt.Sprintf("container %s (%s), in the same compose project as %s, is %s", c.Name, c.Image, n.Name, c.Status), vars)
+			// Status is docker's own text (Exited (137) 4 minutes ago): kept as written.
+			r.fact("upstream_down", "docker ps",
+				fmt.Sprintf("container %s (%s), in the same compose project as %s, is %s", c.Name, c.Image, n.Name, c.Status),
+				fmt.Sprintf("与 %s 同属一个 compose 项目的容器 %s（%s）状态为 %s", n.Name, c.Name, c.Image, c.Status), vars)
 			r.fix("upstream_down",
 				fmt.Sprintf("On this host: `docker logs --tail 100 %s` shows why it stopped (`docker inspect -f '{{.State.OOMKilled}}' %s` says whether memory did it); `docker start %s` brings it back.", c.Name, c.Name, c.Name),
 				fmt.Sprintf("本机：`docker logs --tail 100 %s` 查看停止原因（`docker inspect -f '{{.State.OOMKilled}}' %s` 可确认是否因内存被杀）；`docker start %s` 重新启动。", c.Name, c.Name, c.Name))
