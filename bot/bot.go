@@ -122,6 +122,16 @@ func (b *Bot) diagnose(ctx context.Context, req Request, in intent, lang string,
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if progress != nil {
+		// Steps finish on many goroutines; front-ends get one call at a time.
+		var mu sync.Mutex
+		inner := progress
+		progress = func(line string) {
+			mu.Lock()
+			defer mu.Unlock()
+			inner(line)
+		}
+	}
 	ds := make([]knowledge.Diagnosis, len(hosts))
 	var wg sync.WaitGroup
 	for i, h := range hosts {
