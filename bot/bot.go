@@ -65,6 +65,8 @@ type Bot struct {
 	Connect func(ctx context.Context, h config.Host) (remote.Runner, error)
 	// Timeout bounds one diagnosis (default 2 minutes).
 	Timeout time.Duration
+	// Metrics, when set, counts every answer.
+	Metrics *Metrics
 
 	auditMu sync.Mutex
 }
@@ -74,6 +76,14 @@ type Progress func(line string)
 
 // Handle answers one request.
 func (b *Bot) Handle(ctx context.Context, req Request, progress Progress) Reply {
+	start := time.Now()
+	r := b.handle(ctx, req, progress)
+	b.Metrics.observe(req.Platform, r, time.Since(start))
+	b.logger().Info("request", "platform", req.Platform, "user", req.UserID, "channel", req.ChannelID, "kind", r.Kind, "took", time.Since(start).Round(time.Millisecond))
+	return r
+}
+
+func (b *Bot) handle(ctx context.Context, req Request, progress Progress) Reply {
 	in := parse(req.Text, b.Config)
 	lang := in.lang
 	if lang == "" {
