@@ -40,3 +40,9 @@ type Container struct {
 
 // Running reports whether the container is up.
 func (c Container) Running() bool { return len(c.Status) >= 2 && c.Status[:2] == "Up" }
+
+// Resolution is what an upstream name resolves to on the host now.
+type Resolution struct {
+	Name      string   `json:"name"`
+	Addresses []string `json:"addresses"` // empty: it does not resolve
+}

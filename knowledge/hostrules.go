@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"sort"
 	"strconv"
@@ -11,21 +12,22 @@ import (
 // HostFacts is what a playbook learned about one host. Nil and empty fields mean
 // the step gave nothing; rules then stay silent rather than guess.
 type HostFacts struct {
-	Host       *HostInfo
-	Nginx      *NginxConfig
-	Processes  []Process
-	Listeners  []Listener
-	Services   []ServiceState
-	Disks      []Filesystem
-	Memory     *Memory
-	Limits     []Limits
-	SELinux    *SELinux
-	FPM        *FPMConfig
-	Sockets    []SocketStat
-	Probes     []Probe
-	Containers []Container
-	Layout     string
-	Site       string // --site: only this server_name's upstreams count
+	Host        *HostInfo
+	Nginx       *NginxConfig
+	Processes   []Process
+	Listeners   []Listener
+	Services    []ServiceState
+	Disks       []Filesystem
+	Memory      *Memory
+	Limits      []Limits
+	SELinux     *SELinux
+	FPM         *FPMConfig
+	Sockets     []SocketStat
+	Probes      []Probe
+	Containers  []Container
+	Resolutions []Resolution
+	Layout      string
+	Site        string // --site: only this server_name's upstreams count
 }
 
 // hostFix is a fix written for this host, shown before the catalog's general ones.
@@ -46,6 +48,7 @@ func (c *Collector) AddHostFacts(f HostFacts) {
 	r.load()
 	r.limits()
 	r.containers()
+	r.staleDNS()
 }
 
 type hostRules struct {
@@ -698,4 +701,42 @@ func composeProject(name string) string {
 		}
 	}
 	return ""
+}
+
+// staleDNS: nginx resolved an upstream name when it started and still connects to
+// that address, while the name now resolves elsewhere (a container or VM moved).
+func (r *hostRules) staleDNS() {
+	if len(r.f.Resolutions) == 0 {
+		return
+	}
+	now := map[string][]string{}
+	for _, res := range r.f.Resolutions {
+		now[res.Name] = res.Addresses
+	}
+	for _, id := range []string{"upstream_down", "upstream_connect_timeout", "upstream_unreachable"} {
+		ce := r.c.causes[id]
+		if ce == nil {
+			continue
+		}
+		for _, g := range ce.groups {
+			ip, port := splitAddr(g.vars["upstream"])
+			if net.ParseIP(ip) == nil || port == 0 {
+				continue
+			}
+			for _, t := range r.passes() {
+				name, p := splitAddr(t.address)
+				addrs, known := now[name]
+				if p != port || !known || len(addrs) == 0 || slices.Contains(addrs, ip) {
+					continue
+				}
+				vars := map[string]string{"upstream": t.address, "name": name}
+				r.fact("upstream_stale_dns", "getent",
+					fmt.Sprintf("nginx connects to %s:%d for %s (%s), but %s now resolves to %s", ip, port, name, where(t.pass.File, t.pass.Line), name, strings.Join(addrs, ", ")),
+					fmt.Sprintf("nginx 为 %s（%s）连接的是 %s:%d，但 %s 现在解析为 %s", name, where(t.pass.File, t.pass.Line), ip, port, name, strings.Join(addrs, ", ")), vars)
+				r.fix("upstream_stale_dns",
+					fmt.Sprintf("On this host: `nginx -t && nginx -s reload` makes nginx resolve %s again; to follow future moves, resolve at run time (`resolver` plus a variable in proxy_pass, or `server %s:%d resolve;` in a zone'd upstream on nginx ≥ 1.27.3).", name, name, port),
+					fmt.Sprintf("本机：`nginx -t && nginx -s reload` 让 nginx 重新解析 %s；要跟上以后的地址变化，改为运行时解析（配置 `resolver` 并在 proxy_pass 中使用变量，或在 nginx ≥ 1.27.3 的带 zone 的 upstream 中写 `server %s:%d resolve;`）。", name, name, port))
+			}
+		}
+	}
 }

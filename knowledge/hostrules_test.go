@@ -39,3 +39,43 @@ func TestComposeProject(t *testing.T) {
 		}
 	}
 }
+
+// nginx still connects to the address app.internal had when nginx started; the
+// name now resolves elsewhere: upstream_stale_dns ranks above the refusals.
+func TestStaleDNSExplainsRefusals(t *testing.T) {
+	col := NewAnalyzer(mustBuiltin(t)).NewCollector()
+	for i := 0; i < 3; i++ {
+		col.AddLine(`2026/11/25 10:02:11 [error] 29#29: *17 connect() failed (111: Connection refused) while connecting to upstream, client: 10.1.0.1, server: shop, request: "GET / HTTP/1.1", upstream: "http://10.0.0.5:8080/", host: "shop"`, "error.log")
+	}
+	pass := &NginxPass{Directive: "proxy_pass", Target: "http://app.internal:8080", Scheme: "http", Address: "app.internal:8080", Host: "app.internal", Port: 8080, File: "/etc/nginx/sites-enabled/shop", Line: 7}
+	col.AddHostFacts(HostFacts{
+		Nginx:       &NginxConfig{Servers: []NginxServer{{ServerNames: []string{"shop"}, Locations: []NginxLocation{{Kind: "location", Path: "/", Parent: -1, Pass: pass}}}}},
+		Resolutions: []Resolution{{Name: "app.internal", Addresses: []string{"10.0.0.9"}}},
+	})
+	for _, lang := range []string{"en", "zh"} {
+		d := col.Diagnosis(Options{Target: "web-01", Lang: lang})
+		if len(d.Causes) == 0 || d.Causes[0].ID != "upstream_stale_dns" {
+			t.Fatalf("%s: top %v", lang, ids(d))
+		}
+		var proof []string
+		for _, e := range d.Causes[0].Evidence {
+			proof = append(proof, e.Text)
+		}
+		if all := strings.Join(proof, "\n"); !strings.Contains(all, "10.0.0.9") || !strings.Contains(all, "/etc/nginx/sites-enabled/shop:7") {
+			t.Errorf("%s: proof %q", lang, all)
+		}
+		if f := finding(d, "upstream_down"); f == nil || f.ExplainedBy != "upstream_stale_dns" {
+			t.Errorf("%s: upstream_down should be explained by the stale address: %+v", lang, f)
+		}
+	}
+	// The same refusals while the name still resolves to the address nginx uses: no stale DNS.
+	col = NewAnalyzer(mustBuiltin(t)).NewCollector()
+	col.AddLine(`2026/11/25 10:02:11 [error] 29#29: *17 connect() failed (111: Connection refused) while connecting to upstream, client: 10.1.0.1, server: shop, request: "GET / HTTP/1.1", upstream: "http://10.0.0.5:8080/", host: "shop"`, "error.log")
+	col.AddHostFacts(HostFacts{
+		Nginx:       &NginxConfig{Servers: []NginxServer{{Locations: []NginxLocation{{Kind: "location", Path: "/", Parent: -1, Pass: pass}}}}},
+		Resolutions: []Resolution{{Name: "app.internal", Addresses: []string{"10.0.0.5"}}},
+	})
+	if d := col.Diagnosis(Options{}); finding(d, "upstream_stale_dns") != nil {
+		t.Errorf("a name that still resolves to the address in use is not stale: %v", ids(d))
+	}
+}

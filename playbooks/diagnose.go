@@ -171,6 +171,8 @@ func HostFacts(rep *Report) knowledge.HostFacts {
 			f.Probes = v
 		case []knowledge.Container:
 			f.Containers = v
+		case []knowledge.Resolution:
+			f.Resolutions = v
 		}
 	}
 	return f

@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"fmt"
+	"net"
 	"path"
 	"strconv"
 	"strings"
@@ -23,6 +24,23 @@ func init() {
 	funcs["sockets"] = sockets
 	funcs["tcpTargets"] = tcpTargets
 	funcs["nginxContainers"] = nginxContainers
+	funcs["upstreamNames"] = upstreamNames
+}
+
+// upstreamNames lists the host names (not addresses) nginx connects to, which it
+// resolved once when it started.
+func upstreamNames(n knowledge.NginxConfig) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range tcpTargets(n) {
+		host, _, _ := cutPort(t)
+		if host == "" || host == "localhost" || net.ParseIP(host) != nil || seen[host] {
+			continue
+		}
+		seen[host] = true
+		out = append(out, host)
+	}
+	return out
 }
 
 // nginxContainers lists running containers whose image or name says nginx
