@@ -261,6 +261,22 @@ server {
 		},
 	},
 	{
+		name: "stale DNS", how: "nginx resolved app.lab to 127.0.0.2 at start; the backend moved to 127.0.0.3 and /etc/hosts says so, without a reload",
+		spec: testlab.HostSpec{
+			Site:    strings.Replace(proxy(""), "http://127.0.0.1:8080", "http://app.lab:8080", 1),
+			Files:   map[string]string{"/etc/hosts": "127.0.0.1 localhost\n127.0.0.2 app.lab\n"},
+			Backend: &testlab.BackendSpec{Mode: "ok", Args: []string{"-listen=127.0.0.3:8080"}},
+		},
+		fault: func(t *testing.T, h *testlab.Host) {
+			h.WriteFile("/etc/hosts", "127.0.0.1 localhost\n127.0.0.3 app.lab\n")
+		},
+		request: get("/"), status: 502, top: "upstream_stale_dns",
+		check: func(t *testing.T, d knowledge.Diagnosis, text string) {
+			wantEvidence(t, d, "upstream_stale_dns", "app.lab now resolves to 127.0.0.3")
+			wantExplained(t, d, "upstream_down", "upstream_stale_dns")
+		},
+	},
+	{
 		name: "body too large", how: "a 64 KB POST; client_max_body_size is 1k",
 		spec: testlab.HostSpec{Site: proxy("client_max_body_size 1k;"), Backend: &testlab.BackendSpec{Mode: "ok"}},
 		request: func(t *testing.T, h *testlab.Host) int {

@@ -263,6 +263,11 @@ func startHost(t testing.TB, spec HostSpec) (_ *Host, err error) {
 	s := &stager{root: filepath.Join(h.Dir, "root")}
 	stageCommon(s, h, labBin)
 	h.binds = append([]string{}, commonBinds...)
+	// A private /etc/hosts, so a test can move a name (stale DNS) without touching the machine's.
+	if etcHosts, err := os.ReadFile("/etc/hosts"); err == nil {
+		s.write("/etc/hosts", string(etcHosts), 0o644, 0, 0)
+		h.binds = append(h.binds, "/etc/hosts")
+	}
 	if h.Layout == "debian" {
 		stageDebian(s, h, spec)
 		h.binds = append(h.binds, "/var/www")
