@@ -222,9 +222,15 @@ func (r *hostRules) unixUpstreams() {
 		}
 		vars := map[string]string{"upstream": t.address, "socket": path}
 		pool := r.poolFor(path)
-		if pool == nil && r.f.FPM != nil && len(r.f.FPM.Pools) > 0 {
+		if pool == nil && t.pass.Scheme == "fastcgi" && r.f.FPM != nil && len(r.f.FPM.Pools) > 0 {
 			// php-fpm is configured, but no pool listens where nginx looks.
 			other := r.f.FPM.Pools[0]
+			for _, p := range r.f.FPM.Pools {
+				if p.ListenSocket() != "" {
+					other = p // nginx names a socket, so the pool it meant most likely listens on one
+					break
+				}
+			}
 			vars["pool_file"] = other.File
 			r.fact("upstream_wrong_address", "nginx -T",
 				fmt.Sprintf("nginx passes to %s (%s)", t.address, where(t.pass.File, t.pass.Line)),

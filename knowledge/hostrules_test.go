@@ -79,3 +79,19 @@ func TestStaleDNSExplainsRefusals(t *testing.T) {
 		t.Errorf("a name that still resolves to the address in use is not stale: %v", ids(d))
 	}
 }
+
+// A proxy_pass to a gunicorn socket has nothing to do with php-fpm's pools.
+func TestUnixProxySocketIsNotComparedWithPHPPools(t *testing.T) {
+	col := NewAnalyzer(mustBuiltin(t)).NewCollector()
+	col.AddLine(`2026/11/25 10:02:11 [crit] 29#29: *17 connect() to unix:/run/gunicorn.sock failed (2: No such file or directory) while connecting to upstream, client: 10.1.0.1, server: app, request: "GET / HTTP/1.1", upstream: "http://unix:/run/gunicorn.sock:/", host: "app"`, "error.log")
+	pass := &NginxPass{Directive: "proxy_pass", Target: "http://unix:/run/gunicorn.sock", Scheme: "http", Address: "unix:/run/gunicorn.sock", Socket: "/run/gunicorn.sock", File: "/etc/nginx/sites-enabled/app", Line: 9}
+	col.AddHostFacts(HostFacts{
+		Nginx:   &NginxConfig{Servers: []NginxServer{{Locations: []NginxLocation{{Kind: "location", Path: "/", Parent: -1, Pass: pass}}}}},
+		FPM:     &FPMConfig{Pools: []FPMPool{{Name: "www", File: "/etc/php/8.2/fpm/pool.d/www.conf", Listen: "/run/php/php8.2-fpm.sock"}}},
+		Sockets: []SocketStat{{Path: "/run/gunicorn.sock", Exists: false, Error: "No such file or directory"}},
+	})
+	d := col.Diagnosis(Options{})
+	if d.Causes[0].ID != "upstream_socket_missing" || finding(d, "upstream_wrong_address") != nil {
+		t.Errorf("got %v; a gunicorn socket must not be blamed on php-fpm's pool", ids(d))
+	}
+}
