@@ -190,3 +190,23 @@ func TestConsoleGroupsPastedLinesAndAnswersEachMessage(t *testing.T) {
 		t.Errorf("unknown host not reported:\n%s", text)
 	}
 }
+
+// Whatever is typed, parsing never panics, and nothing that could be shell syntax
+// becomes a host or an option value.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"/502 web-01 --since 1h", "web-01 为什么 502", "/502 $(id)", "help", "2026/11/25 10:02:11 [error] 1#1: *1 x, client: 1", "/502 --site", "@web down"} {
+		f.Add(s)
+	}
+	cfg, err := config.Parse("test.yaml", []byte(inventory), config.Options{LookupEnv: func(string) (string, bool) { return "", false }, Home: f.TempDir()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		in := parse(text, cfg)
+		for _, h := range append(append([]string{}, in.hosts...), in.site) {
+			if strings.ContainsAny(h, " ;|&$`'\"\\<>(){}\n") {
+				t.Fatalf("unsafe token %q from %q", h, text)
+			}
+		}
+	})
+}

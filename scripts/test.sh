@@ -36,6 +36,7 @@ echo "== fuzz (brief)"
 fuzztime=${FUZZTIME:-10s}
 go test -run '^$' -fuzz '^FuzzParseLine$' -fuzztime "$fuzztime" ./knowledge/
 go test -run '^$' -fuzz '^FuzzExplain$' -fuzztime "$fuzztime" ./knowledge/
+go test -run '^$' -fuzz '^FuzzParse$' -fuzztime "$fuzztime" ./bot/
 
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
