@@ -37,6 +37,7 @@ fuzztime=${FUZZTIME:-10s}
 go test -run '^$' -fuzz '^FuzzParseLine$' -fuzztime "$fuzztime" ./knowledge/
 go test -run '^$' -fuzz '^FuzzExplain$' -fuzztime "$fuzztime" ./knowledge/
 go test -run '^$' -fuzz '^FuzzParse$' -fuzztime "$fuzztime" ./bot/
+go test -run '^$' -fuzz '^FuzzParseNginxT$' -fuzztime "$fuzztime" ./playbooks/
 
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
