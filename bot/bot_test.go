@@ -72,6 +72,9 @@ func TestParse(t *testing.T) {
 		{"connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: a", intentExplain, "", 0},
 		{"[25-Nov-2026 10:02:11] WARNING: [pool www] server reached pm.max_children setting (5), consider raising it", intentExplain, "", 0},
 		{"\x00\x01garbage \xff\xfe", intentKnowledge, "", 0},
+		{"/502 what does max_children mean?", intentKnowledge, "", 0},
+		{"/502 is web-01 broken again", intentDiagnose, "web-01", defaultSince},
+		{"/502 web-9", intentDiagnose, "web-9", defaultSince},
 	}
 	for _, tc := range cases {
 		got := parse(tc.text, cfg)

@@ -66,7 +66,15 @@ func parse(text string, cfg *config.Config) intent {
 		return intent{intent: intentExplain, logText: stripCommand(t)}
 	}
 	if strings.HasPrefix(first, "/") {
-		return parseCommand(strings.Fields(t)[1:])
+		rest := strings.Fields(t)[1:]
+		in := parseCommand(rest)
+		// "/502 what does max_children mean?" is a question, not a host called "what";
+		// "/502 is web-01 down again" names one host among other words.
+		if (in.intent == intentDiagnose || in.intent == intentBad) && !allKnown(in.hosts, cfg) &&
+			(questionish.MatchString(t) || len(rest) >= 3 && !strings.Contains(t, " --")) {
+			return parseFree(strings.Join(rest, " "), cfg)
+		}
+		return in
 	}
 	return parseFree(t, cfg)
 }
@@ -213,4 +221,13 @@ func clip(s string) string {
 		return string(r[:40]) + "…"
 	}
 	return s
+}
+
+func allKnown(hosts []string, cfg *config.Config) bool {
+	for _, h := range hosts {
+		if !knownHost(h, cfg) {
+			return false
+		}
+	}
+	return len(hosts) > 0
 }

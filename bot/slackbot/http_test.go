@@ -1,0 +1,232 @@
+package slackbot
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// signed builds a request as Slack sends it: v0 HMAC-SHA256 of "v0:TS:BODY".
+func signed(t *testing.T, base, path, body string, ts time.Time, secret string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := strconv.FormatInt(ts.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("v0:" + stamp + ":" + body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", stamp)
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	return req
+}
+
+// responseURL records what the adapter posts to a slash command's response_url.
+type responseURL struct {
+	*httptest.Server
+	mu    sync.Mutex
+	posts []map[string]any
+}
+
+func newResponseURL(t *testing.T) *responseURL {
+	r := &responseURL{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var m map[string]any
+		_ = json.NewDecoder(req.Body).Decode(&m)
+		r.mu.Lock()
+		r.posts = append(r.posts, m)
+		r.mu.Unlock()
+		_, _ = io.WriteString(w, "ok") // Slack answers a response_url with a text body
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *responseURL) got() []map[string]any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]map[string]any(nil), r.posts...)
+}
+
+func commandBody(user, text, responseURL string) string {
+	return url.Values{"command": {"/502"}, "text": {text}, "user_id": {user}, "channel_id": {channelID}, "team_id": {"T0TEAM"},
+		"response_url": {responseURL}, "trigger_id": {"1.2.3"}, "token": {"deprecated"}}.Encode()
+}
+
+// A signed slash command is answered within 3 s with an ephemeral ack, and
+// the diagnosis then appears through the Web API.
+func TestHTTPSlashCommand(t *testing.T) {
+	f := newFakeSlack(t)
+	h := newHarness(t, f.GetAPIURL(), false, "")
+	h.run(t)
+	srv := httptest.NewServer(h.a.Handler())
+	defer srv.Close()
+	ru := newResponseURL(t)
+
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(signed(t, srv.URL, "/slack/commands", commandBody(okUser, "localhost", ru.URL), time.Now(), signingSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]string
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if took := time.Since(start); resp.StatusCode != http.StatusOK || took > 3*time.Second {
+		t.Fatalf("status %d after %v, want 200 within 3s", resp.StatusCode, took)
+	}
+	if body["response_type"] != "ephemeral" || !strings.Contains(body["text"], "/502 localhost") {
+		t.Errorf("ack: %v", body)
+	}
+	final := finalOf(t, f, "chat.update", "chat.postMessage")
+	if !strings.Contains(final.all(), "502 diagnosis for localhost") || final.v.Get("channel") != channelID {
+		t.Errorf("final: %v\n%s", final.v, final.all())
+	}
+	if len(ru.got()) != 0 {
+		t.Errorf("the Web API worked, yet %d posts went to response_url", len(ru.got()))
+	}
+}
+
+// Where the bot may not post (not_in_channel), the reply goes through the
+// command's response_url, in the channel, within the same limits.
+func TestHTTPSlashCommandFallsBackToResponseURL(t *testing.T) {
+	f := newFakeSlack(t)
+	f.failWith("chat.postMessage", "not_in_channel")
+	h := newHarness(t, f.GetAPIURL(), false, "")
+	h.run(t)
+	srv := httptest.NewServer(h.a.Handler())
+	defer srv.Close()
+	ru := newResponseURL(t)
+
+	resp, err := http.DefaultClient.Do(signed(t, srv.URL, "/slack/commands", commandBody(okUser, "localhost", ru.URL), time.Now(), signingSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitFor(t, "a post to response_url", func() bool { return len(ru.got()) > 0 })
+	p := ru.got()[0]
+	blocks, _ := json.Marshal(p["blocks"])
+	text, _ := p["text"].(string)
+	s := parseSent(t, call{method: "response_url", v: url.Values{"blocks": {string(blocks)}, "text": {text}}})
+	if p["response_type"] != "in_channel" || !strings.Contains(s.all(), "502 diagnosis for localhost") {
+		t.Errorf("response_url post: %v\n%s", p["response_type"], s.all())
+	}
+}
+
+// Anything not signed with the signing secret, or signed too long ago, is
+// refused with 401 and starts nothing.
+func TestHTTPRejectsUnsignedAndStaleRequests(t *testing.T) {
+	f := newFakeSlack(t)
+	h := newHarness(t, f.GetAPIURL(), false, "")
+	h.run(t)
+	srv := httptest.NewServer(h.a.Handler())
+	defer srv.Close()
+	body := commandBody(okUser, "localhost", "http://127.0.0.1:1/unused")
+
+	cases := []struct {
+		name string
+		req  func() *http.Request
+		want int
+	}{
+		{"wrong secret", func() *http.Request {
+			return signed(t, srv.URL, "/slack/commands", body, time.Now(), "not-the-secret")
+		}, 401},
+		{"stale timestamp", func() *http.Request {
+			return signed(t, srv.URL, "/slack/commands", body, time.Now().Add(-10*time.Minute), signingSecret)
+		}, 401},
+		{"future timestamp", func() *http.Request {
+			return signed(t, srv.URL, "/slack/commands", body, time.Now().Add(10*time.Minute), signingSecret)
+		}, 401},
+		{"body changed after signing", func() *http.Request {
+			r := signed(t, srv.URL, "/slack/commands", body, time.Now(), signingSecret)
+			r.Body = io.NopCloser(strings.NewReader(strings.Replace(body, okUser, strangerUser, 1)))
+			r.ContentLength = -1
+			return r
+		}, 401},
+		{"no signature headers", func() *http.Request {
+			r := signed(t, srv.URL, "/slack/commands", body, time.Now(), signingSecret)
+			r.Header.Del("X-Slack-Signature")
+			return r
+		}, 401},
+		{"bad interaction signature", func() *http.Request {
+			return signed(t, srv.URL, "/slack/interactivity", "payload=%7B%7D", time.Now(), "not-the-secret")
+		}, 401},
+		{"GET", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, srv.URL+"/slack/commands", nil)
+			return r
+		}, 405},
+	}
+	for _, tc := range cases {
+		resp, err := http.DefaultClient.Do(tc.req())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := len(f.callsOf("chat.postMessage", "chat.update", "chat.postEphemeral")); n != 0 || h.runs.Load() != 0 {
+		t.Errorf("refused requests led to %d messages and %d diagnoses", n, h.runs.Load())
+	}
+	if !strings.Contains(h.logs.String(), "refused an unsigned or stale request") {
+		t.Error("refusals are not logged")
+	}
+}
+
+// The Re-run button works over HTTP too.
+func TestHTTPInteractivityRerun(t *testing.T) {
+	f := newFakeSlack(t)
+	h := newHarness(t, f.GetAPIURL(), false, "")
+	h.run(t)
+	srv := httptest.NewServer(h.a.Handler())
+	defer srv.Close()
+
+	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]any{"id": okUser},
+		"channel": map[string]any{"id": channelID}, "container": map[string]any{"type": "message", "channel_id": channelID, "message_ts": "1.2"},
+		"actions": []any{map[string]any{"type": "button", "action_id": rerunAction, "block_id": "Xy1", "value": "/502 localhost"}}})
+	resp, err := http.DefaultClient.Do(signed(t, srv.URL, "/slack/interactivity", url.Values{"payload": {string(payload)}}.Encode(), time.Now(), signingSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	final := finalOf(t, f, "chat.update", "chat.postMessage")
+	if !strings.Contains(final.all(), "502 diagnosis for localhost") {
+		t.Errorf("re-run: %s", final.all())
+	}
+}
+
+// A response_url lets anyone post to the channel for 30 minutes: when
+// posting to it fails, the log says so without the URL.
+func TestResponseURLStaysOutOfTheLog(t *testing.T) {
+	f := newFakeSlack(t)
+	f.failWith("chat.postMessage", "not_in_channel")
+	h := newHarness(t, f.GetAPIURL(), false, "")
+	h.run(t)
+	srv := httptest.NewServer(h.a.Handler())
+	defer srv.Close()
+	hook := "http://127.0.0.1:1/commands/T0TEAM/123/SECRETHOOK"
+	resp, err := http.DefaultClient.Do(signed(t, srv.URL, "/slack/commands", commandBody(okUser, "localhost", hook), time.Now(), signingSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitFor(t, "the failure to be logged", func() bool { return strings.Contains(h.logs.String(), "could not post the reply") })
+	if logs := h.logs.String(); strings.Contains(logs, "SECRETHOOK") || !strings.Contains(logs, "<response_url>") {
+		t.Errorf("the log should name <response_url>, not the URL:\n%s", logs)
+	}
+}
