@@ -12,11 +12,8 @@ import (
 	"github.com/badgateway/badgateway/playbooks"
 )
 
-func cmdChat(e env, args []string, serve bool) error {
+func cmdChat(e env, args []string) error {
 	name := "chat"
-	if serve {
-		name = "serve"
-	}
 	fs := newFlagSet(name, e.stderr)
 	cfgPath := fs.String("config", "", "config file (default $BADGATEWAY_CONFIG, then ./config.yaml)")
 	fs.Usage = func() {
@@ -31,9 +28,6 @@ func cmdChat(e env, args []string, serve bool) error {
 	cfg, err := config.Open(*cfgPath)
 	if err != nil {
 		return usageErrorf("%v", err)
-	}
-	if serve && (cfg.Slack != nil || cfg.Discord != nil) {
-		return usageErrorf("this build has no Slack or Discord front-end yet; remove those sections to serve the console, or use 'badgateway chat'")
 	}
 	b, err := newBot(cfg)
 	if err != nil {

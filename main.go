@@ -27,6 +27,8 @@ Usage:
         SSH to HOST (or localhost), run the nginx-502 playbook, explain the 502
   badgateway chat [--config F]
         the console front-end: type /502 HOST, ask "web-01 为什么 502", paste log lines
+  badgateway serve [--config F]
+        run the Slack and Discord front-ends and /healthz, /metrics (the console when none is configured)
   badgateway kb [list | show ID | search WORDS...] [--lang en|zh]
         browse the knowledge base of 502/504/413 causes
   badgateway hosts [list | trust HOST] [--config F]
@@ -62,9 +64,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "hosts":
 		err = cmdHosts(e, args[1:])
 	case "chat":
-		err = cmdChat(e, args[1:], false)
+		err = cmdChat(e, args[1:])
 	case "serve":
-		err = cmdChat(e, args[1:], true)
+		err = cmdServe(e, args[1:])
 	case "playbook", "playbooks":
 		err = cmdPlaybook(e, args[1:])
 	case "version", "--version", "-v":
