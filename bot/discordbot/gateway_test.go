@@ -72,7 +72,8 @@ func TestGateway(t *testing.T) {
 
 	t.Run("/502 localhost: deferred at once, live progress, then the diagnosis", func(t *testing.T) {
 		// Hold the diagnosis after two commands until a progress edit has been seen.
-		e.holdAfter.Store(2)
+		release := e.hold(2)
+		defer release()
 		fi := e.command(alice, nil, chanOps, "en-US", map[string]string{"host": "localhost"})
 		calls := e.app.waitFor(t, "the deferral", func(cs []call) bool { return len(callsFor(cs, fi.token)) > 0 })
 		ack := callsFor(calls, fi.token)[0]
@@ -83,7 +84,7 @@ func TestGateway(t *testing.T) {
 		e.app.waitFor(t, "a progress edit", func(cs []call) bool {
 			return slices.ContainsFunc(callsFor(cs, fi.token), func(c call) bool { return c.Route == "edit" && progressLine.MatchString(c.Msg.content()) })
 		})
-		close(e.release)
+		release()
 		e.app.waitFor(t, "the answer", func(cs []call) bool {
 			return slices.ContainsFunc(callsFor(cs, fi.token), func(c call) bool { return c.Route == "edit" && len(c.Msg.Embeds) > 0 })
 		})
@@ -237,6 +238,42 @@ func TestGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("a mention naming a host is diagnosed: status, progress, then the answer in its place", func(t *testing.T) {
+		release := e.hold(2)
+		defer release()
+		mid := e.message("", alice, false, chanOps, e.mention()+" localhost is 502ing", true)
+		calls := e.app.waitFor(t, "the status message", func(cs []call) bool { return len(repliesTo(cs, mid)) > 0 })
+		status := repliesTo(calls, mid)[0]
+		if !strings.HasPrefix(status.Msg.content(), "🔎 Diagnosing…") || len(status.Msg.Embeds) != 0 {
+			t.Errorf("status: %q", status.Msg.content())
+		}
+		release()
+		var final call
+		e.app.waitFor(t, "the answer", func(cs []call) bool {
+			for _, c := range inChannel(cs, chanOps) {
+				if c.Route == "medit" && len(c.Msg.Embeds) > 0 && c.At.After(status.At) {
+					final = c
+					return true
+				}
+			}
+			return false
+		})
+		if final.Msg.content() != "" || final.Msg.Embeds[0].Title != wantTitle(e.diagnose(t, "/502 localhost")) {
+			t.Errorf("the answer must replace the status: %q %+v", final.Msg.content(), final.Msg.Embeds[0])
+		}
+		if n := len(repliesTo(e.app.snapshot(), mid)); n != 1 {
+			t.Errorf("%d messages posted for one mention, want the status alone (then edited)", n)
+		}
+
+		// A host that cannot be reached is a diagnosis too, not an error.
+		mid = e.message("", alice, false, chanOps, e.mention()+" web-01 为什么 502", true)
+		calls = e.app.waitFor(t, "the reply", func(cs []call) bool { return len(repliesTo(cs, mid)) > 0 })
+		emb := repliesTo(calls, mid)[0].Msg.Embeds
+		if len(emb) != 1 || emb[0].Title != "无法检查 web-01" || emb[0].Color != colourUnreachable || !strings.Contains(emb[0].Description, "connection refused") {
+			t.Errorf("unreachable host: %+v", emb)
+		}
+	})
+
 	t.Run("a refused mention is answered by direct message only", func(t *testing.T) {
 		before := e.connects.Load()
 		mid := e.message("", bob, false, chanDeny, e.mention()+" web-01 为什么 502", true)
@@ -351,7 +388,7 @@ func TestShutdownTellsRequestersAndReturns(t *testing.T) {
 	for e.a.botID() == "" {
 		time.Sleep(10 * time.Millisecond)
 	}
-	e.holdAfter.Store(1) // the diagnosis hangs until shutdown cancels it
+	defer e.hold(1)() // the diagnosis hangs until shutdown cancels it
 	fi := e.command(alice, nil, chanOps, "en-US", map[string]string{"host": "localhost"})
 	e.app.waitFor(t, "the status", func(cs []call) bool {
 		return slices.ContainsFunc(callsFor(cs, fi.token), func(c call) bool { return c.Route == "edit" })

@@ -81,12 +81,25 @@ type env struct {
 	audit    string
 	connects atomic.Int32 // hosts the bot connected to: diagnoses run
 
-	// hold makes localhost commands past the first few wait for release, so
-	// a test can watch a diagnosis in progress.
-	holdAfter atomic.Int32
-	ran       atomic.Int32
-	release   chan struct{}
-	delay     time.Duration // per command, on top
+	// held makes localhost commands past the first few wait for release, so
+	// a test can watch a diagnosis in progress (see hold).
+	held  atomic.Pointer[gate]
+	delay time.Duration // per command, on top
+}
+
+type gate struct {
+	after   int32
+	ran     atomic.Int32
+	release chan struct{}
+}
+
+// hold lets the next localhost diagnosis run n commands, then holds it until
+// the returned func is called.
+func (e *env) hold(n int32) (release func()) {
+	g := &gate{after: n, release: make(chan struct{})}
+	e.held.Store(g)
+	var once sync.Once
+	return func() { once.Do(func() { close(g.release) }) }
 }
 
 type envOptions struct {
@@ -97,8 +110,7 @@ type envOptions struct {
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, app: fake.newApp(), logs: &syncBuffer{}, release: make(chan struct{}), delay: o.delay}
-	e.holdAfter.Store(-1)
+	e := &env{t: t, app: fake.newApp(), logs: &syncBuffer{}, delay: o.delay}
 	e.audit = filepath.Join(t.TempDir(), "audit.jsonl")
 	var y strings.Builder
 	y.WriteString(inventory)
@@ -176,9 +188,9 @@ type heldRunner struct {
 }
 
 func (r *heldRunner) Run(ctx context.Context, c remote.Command) (remote.Result, error) {
-	if n := r.e.holdAfter.Load(); n >= 0 && r.e.ran.Add(1) > n {
+	if g := r.e.held.Load(); g != nil && g.ran.Add(1) > g.after {
 		select {
-		case <-r.e.release:
+		case <-g.release:
 		case <-ctx.Done():
 			return remote.Result{}, ctx.Err()
 		}

@@ -2,12 +2,17 @@ package discordbot
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/bwmarrin/discordgo"
 
 	"github.com/badgateway/badgateway/config"
 )
@@ -90,5 +95,25 @@ func TestAPIURLAndRefusedToken(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "bot token was refused") || strings.Contains(err.Error(), secretToken) {
 		t.Errorf("error: %v", err)
+	}
+}
+
+// Errors reach the logs without the interaction token (in webhook and
+// callback URLs) or the bot token.
+func TestSafeErrKeepsTokensOut(t *testing.T) {
+	a := &Adapter{token: "Bot " + secretToken}
+	hook := "https://discord.com/api/v9/webhooks/123456789012345678/itokSECRETSECRET/messages/@original"
+	cb := "https://discord.com/api/v9/interactions/123456789012345678/itokSECRETSECRET/callback"
+	errs := []error{
+		&url.Error{Op: "Patch", URL: hook, Err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")},
+		fmt.Errorf("editing: %w", &url.Error{Op: "Post", URL: cb, Err: context.DeadlineExceeded}),
+		discordgo.RateLimitError{RateLimit: &discordgo.RateLimit{TooManyRequests: &discordgo.TooManyRequests{}, URL: hook}},
+		errors.New("refused token " + secretToken),
+	}
+	for _, err := range errs {
+		got := a.safeErr(err)
+		if strings.Contains(got, "itokSECRET") || strings.Contains(got, secretToken) || got == "" {
+			t.Errorf("safeErr(%v) = %q", err, got)
+		}
 	}
 }
