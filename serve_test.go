@@ -46,9 +46,9 @@ slack:
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	var logs bytes.Buffer
+	logs := &syncBuffer{}
 	go func() {
-		done <- runServe(ctx, env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logs}, cfg, ready)
+		done <- runServe(ctx, env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs}, cfg, ready)
 	}()
 	var addr string
 	select {
