@@ -84,7 +84,7 @@ func RenderJSON(w io.Writer, d Diagnosis) error {
 func RenderText(w io.Writer, d Diagnosis) error {
 	l := labelsFor(d.Lang)
 	var b strings.Builder
-	target := displayTarget(d)
+	target := DisplayTarget(d)
 	head := fmt.Sprintf(l.header, target)
 	if d.Layout != "" && d.Layout != "unknown" {
 		head += " (" + d.Layout + ")"
@@ -142,10 +142,7 @@ func RenderText(w io.Writer, d Diagnosis) error {
 func writeSection(b *strings.Builder, l labels, label, text string) {
 	text = strings.TrimSpace(text)
 	if label == l.baota {
-		// The catalog's panel texts name the panel themselves; the label already does.
-		for _, p := range []string{"宝塔：", "宝塔:", "aaPanel: ", "BaoTa: "} {
-			text = strings.TrimPrefix(text, p)
-		}
+		text = PanelText(text)
 	}
 	fmt.Fprintf(b, "%s%s%s\n\n", label, l.colon, text)
 }
@@ -198,7 +195,7 @@ func oneLine(s string, n int) string {
 func RenderMarkdown(w io.Writer, d Diagnosis) error {
 	l := labelsFor(d.Lang)
 	var b strings.Builder
-	target := displayTarget(d)
+	target := DisplayTarget(d)
 	fmt.Fprintf(&b, "### "+l.header+"\n\n", "`"+target+"`")
 	if d.Error != "" {
 		b.WriteString("**✗** " + d.Error + "\n\n")
@@ -275,7 +272,8 @@ func DescribeCause(c *Cause, lang string) string {
 	return b.String()
 }
 
-func displayTarget(d Diagnosis) string {
+// DisplayTarget names what a diagnosis is about: the host, or the files read.
+func DisplayTarget(d Diagnosis) string {
 	if d.Target != "-" && d.Target != "" {
 		return d.Target
 	}
@@ -283,6 +281,16 @@ func displayTarget(d Diagnosis) string {
 		return strings.Join(d.Inputs, ", ")
 	}
 	return "stdin"
+}
+
+// PanelText drops the panel's name from the start of a cause's BaoTa text, for
+// replies that already label it.
+func PanelText(s string) string {
+	s = strings.TrimSpace(s)
+	for _, p := range []string{"宝塔：", "宝塔:", "aaPanel: ", "BaoTa: "} {
+		s = strings.TrimPrefix(s, p)
+	}
+	return s
 }
 
 // RenderJSONList writes several diagnoses (one per host) as a JSON array.

@@ -192,7 +192,7 @@ func pack(content string, embeds []*discordgo.MessageEmbed, lang string) []outMe
 
 func diagnosisEmbed(d knowledge.Diagnosis, budget int) *discordgo.MessageEmbed {
 	t := textsFor(d.Lang)
-	target := displayTarget(d)
+	target := knowledge.DisplayTarget(d)
 	head := fmt.Sprintf(t.header, target)
 	if d.Layout != "" && d.Layout != "unknown" {
 		head += " (" + d.Layout + ")"
@@ -316,7 +316,7 @@ func proofText(top knowledge.Finding, t phrases, n int) string {
 func causeFields(d knowledge.Diagnosis, t phrases) []*discordgo.MessageEmbedField {
 	top := d.Causes[0]
 	var fs []*discordgo.MessageEmbedField
-	baota := field(t.baota, stripPanelPrefix(top.BaoTa))
+	baota := field(t.baota, knowledge.PanelText(top.BaoTa))
 	// On a panel host the panel is where the engineer will act: show it first.
 	panel := d.Layout == "baota" && top.BaoTa != ""
 	if panel {
@@ -366,7 +366,7 @@ func summaryEmbed(ds []knowledge.Diagnosis, lang string) *discordgo.MessageEmbed
 	t := textsFor(lang)
 	lines := make([]string, 0, len(ds))
 	for _, d := range ds {
-		line := "• **" + displayTarget(d) + "** " + d.Verdict
+		line := "• **" + knowledge.DisplayTarget(d) + "** " + d.Verdict
 		switch {
 		case len(d.Causes) > 0:
 			line += fmt.Sprintf(" · `%s` %.0f%%", d.Causes[0].ID, d.Causes[0].Confidence*100)
@@ -475,25 +475,6 @@ func field(name, value string) *discordgo.MessageEmbedField {
 		value = "—" // Discord refuses empty field values.
 	}
 	return &discordgo.MessageEmbedField{Name: name, Value: value}
-}
-
-func stripPanelPrefix(s string) string {
-	s = strings.TrimSpace(s)
-	// The catalog's panel texts name the panel themselves; the field name already does.
-	for _, p := range []string{"宝塔：", "宝塔:", "aaPanel: ", "BaoTa: "} {
-		s = strings.TrimPrefix(s, p)
-	}
-	return s
-}
-
-func displayTarget(d knowledge.Diagnosis) string {
-	if d.Target != "-" && d.Target != "" {
-		return d.Target
-	}
-	if len(d.Inputs) > 0 {
-		return strings.Join(d.Inputs, ", ")
-	}
-	return "pasted lines"
 }
 
 // fitEmbed enforces every per-embed limit, then shrinks the embed to budget

@@ -250,7 +250,7 @@ func hasHost(ds []knowledge.Diagnosis) bool {
 // confidence), its proof, the panel steps on a panel host, the fix, then
 // the other candidates in small print. At most 12 blocks, 5 when compact.
 func diagnosisBlocks(d knowledge.Diagnosis, w words, compact bool) []slack.Block {
-	head := fmt.Sprintf(w.header, displayTarget(d))
+	head := fmt.Sprintf(w.header, knowledge.DisplayTarget(d))
 	if d.Layout != "" && d.Layout != "unknown" {
 		head += " (" + d.Layout + ")"
 	}
@@ -289,7 +289,7 @@ func diagnosisBlocks(d knowledge.Diagnosis, w words, compact bool) []slack.Block
 		if !compact {
 			// On a panel host the panel is where the engineer will act: its steps come first.
 			if d.Layout == "baota" && strings.TrimSpace(top.BaoTa) != "" {
-				out = append(out, section(clip("*"+w.baota+"*\n"+esc(trimPanel(top.BaoTa)), maxSectionText, w.truncated)))
+				out = append(out, section(clip("*"+w.baota+"*\n"+esc(knowledge.PanelText(top.BaoTa)), maxSectionText, w.truncated)))
 			}
 			out = append(out, fixSections(top.Fixes, w)...)
 			if c := strings.TrimSpace(top.Confirm); c != "" {
@@ -498,22 +498,3 @@ func trimEntity(s string) string {
 func runes(s string) int { return utf8.RuneCountInString(s) }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func trimPanel(s string) string {
-	s = strings.TrimSpace(s)
-	// The catalog's panel texts name the panel themselves; the label already does.
-	for _, p := range []string{"宝塔：", "宝塔:", "aaPanel: ", "BaoTa: "} {
-		s = strings.TrimPrefix(s, p)
-	}
-	return s
-}
-
-func displayTarget(d knowledge.Diagnosis) string {
-	if d.Target != "-" && d.Target != "" {
-		return d.Target
-	}
-	if len(d.Inputs) > 0 {
-		return strings.Join(d.Inputs, ", ")
-	}
-	return "stdin"
-}
