@@ -117,8 +117,13 @@ for n in $N_LIST; do
 		for _ in $(seq 1 "$RUNS"); do
 			t0=$(now)
 			ansible "bench[0:$((n - 1))]" -i "$work/inventory.ini" -u root --private-key "$work/client" -f "$n" \
-				-m shell -a "$(cat "$work/script.sh")" >"$work/ansible.out" 2>&1 || true
+				-m shell -a "{% raw %}$(cat "$work/script.sh"){% endraw %}" >"$work/ansible.out" 2>&1 || true
 			ans+=("$(echo "$(now) - $t0" | bc)")
+			if grep -q -E '^[^ ]+ \| (FAILED|UNREACHABLE)|^ERROR' "$work/ansible.out"; then
+				echo "ansible failed; its output:" >&2
+				head -n 20 "$work/ansible.out" >&2
+				exit 1
+			fi
 		done
 	fi
 	b=$(printf '%s\n' "${bgw[@]}" | median)
