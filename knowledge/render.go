@@ -87,7 +87,11 @@ func RenderText(w io.Writer, d Diagnosis) error {
 	target := DisplayTarget(d)
 	head := fmt.Sprintf(l.header, target)
 	if d.Layout != "" && d.Layout != "unknown" {
-		head += " (" + d.Layout + ")"
+		if d.Lang == "zh" {
+			head += "（" + d.Layout + "）"
+		} else {
+			head += " (" + d.Layout + ")"
+		}
 	}
 	b.WriteString(head + "\n\n")
 	if d.Error != "" {
