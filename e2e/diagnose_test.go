@@ -530,3 +530,42 @@ func machineOverloaded() bool {
 	cpus := float64(runtime.NumCPU())
 	return l1 >= 4*cpus && l5 >= 3*cpus && l15 >= 2*cpus
 }
+
+// Two sites on one host, one broken: --site looks only at the one asked about.
+func TestDiagnoseSite(t *testing.T) {
+	testlab.RequireLab(t)
+	h := testlab.StartHost(t, testlab.HostSpec{Name: "sites", Site: `server {
+    listen 80;
+    server_name shop.lab;
+    location / { proxy_pass http://127.0.0.1:8080; }
+}
+server {
+    listen 80 default_server;
+    server_name blog.lab;
+    root /var/www/html;
+    index index.php;
+    location ~ \.php$ {
+        include snippets/fastcgi-php.conf;
+        fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+    }
+}
+`})
+	if got := h.Curl("/", "-H", "Host: shop.lab"); got != 502 {
+		t.Fatalf("shop.lab answered %d, want 502 (nothing on 8080)", got)
+	}
+	if got := h.Curl("/index.php", "-H", "Host: blog.lab"); got != 200 {
+		t.Fatalf("blog.lab answered %d, want 200", got)
+	}
+	d, text := diagnose(t, h, "--site", "blog.lab")
+	if d.Verdict != knowledge.VerdictNoEvidence {
+		t.Errorf("--site blog.lab: %v, want no_evidence (the broken upstream belongs to shop.lab)\n%s", ids(d), text)
+	}
+	d, text = diagnose(t, h, "--site", "shop.lab")
+	if len(d.Causes) == 0 || d.Causes[0].ID != "upstream_down" {
+		t.Errorf("--site shop.lab: %v, want upstream_down\n%s", ids(d), text)
+	}
+	d, _ = diagnose(t, h)
+	if len(d.Causes) == 0 || d.Causes[0].ID != "upstream_down" {
+		t.Errorf("whole host: %v, want upstream_down", ids(d))
+	}
+}

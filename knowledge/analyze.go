@@ -62,6 +62,9 @@ type Collector struct {
 	// Since, when set with Now, drops lines older than Now-Since (lines without a time are kept).
 	Since time.Duration
 	Now   time.Time
+	// Site, when set, keeps only nginx lines about that server_name (by their
+	// server: or host: field); lines that name no site are kept.
+	Site string
 	// Zone is the host's UTC offset: times that carry a zone are turned into the
 	// host's wall clock, so they compare with zone-less log times and Now.
 	Zone *time.Location
@@ -71,6 +74,7 @@ type Collector struct {
 	bytesRead  int64
 	candidates int64
 	tooOld     int64
+	otherSite  int64
 	latest     time.Time
 	buf        []byte
 	sniffed    bool
@@ -241,6 +245,10 @@ func (c *Collector) consider(raw []byte, source string) {
 			}
 			if !line.Time.IsZero() && c.Since > 0 && !c.Now.IsZero() && line.Time.Before(c.Now.Add(-c.Since)) {
 				c.tooOld++
+				return
+			}
+			if c.Site != "" && !c.forSite(&line) {
+				c.otherSite++
 				return
 			}
 		}
@@ -422,4 +430,17 @@ func containsAllBytes(b []byte, lits [][]byte) bool {
 		}
 	}
 	return true
+}
+
+// forSite reports whether an nginx line may concern the site: its server or Host
+// header names it (a default server "_" or a missing field could be anything).
+func (c *Collector) forSite(l *Line) bool {
+	if l.Kind != KindNginx || (l.Server == "" && l.Host == "") {
+		return true
+	}
+	host := l.Host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	return strings.EqualFold(l.Server, c.Site) || strings.EqualFold(host, c.Site)
 }

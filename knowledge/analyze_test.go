@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand"
+	"sort"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -281,6 +282,23 @@ func TestCleanUpstream(t *testing.T) {
 	for in, want := range cases {
 		if got := cleanUpstream(in); got != want {
 			t.Errorf("cleanUpstream(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSiteKeepsOnlyThatSitesLines(t *testing.T) {
+	log := `2026/11/25 10:02:11 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: shop.example.com, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:8080/", host: "shop.example.com"
+2026/11/25 10:02:12 [error] 1#1: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.1, server: _, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:9000/", host: "blog.example.com:443"
+2026/11/25 10:02:13 [crit] 1#1: *3 open() "/var/lib/nginx/body/0000000001" failed (28: No space left on device)
+`
+	for site, want := range map[string]string{"shop.example.com": "disk_full upstream_down", "blog.example.com": "disk_full upstream_timeout", "": "disk_full upstream_down upstream_timeout"} {
+		col := NewAnalyzer(mustBuiltin(t)).NewCollector()
+		col.Site = site
+		col.Feed(strings.NewReader(log), "error.log")
+		got := ids(col.Diagnosis(Options{}))
+		sort.Strings(got)
+		if strings.Join(got, " ") != want {
+			t.Errorf("site %q: %v, want %s", site, got, want)
 		}
 	}
 }

@@ -39,6 +39,7 @@ type Stats struct {
 	Candidates int64 `json:"candidates"`
 	Evidence   int64 `json:"evidence_lines"`
 	OutOfRange int64 `json:"out_of_window,omitempty"`
+	OtherSite  int64 `json:"other_sites,omitempty"` // lines about other server_names (--site)
 }
 
 // StepReport is one playbook step as run (diagnose only).
@@ -109,7 +110,7 @@ func (c *Collector) Diagnosis(o Options) Diagnosis {
 		now = c.latest
 	}
 	d := Diagnosis{Target: o.Target, Verdict: VerdictNoEvidence, Causes: []Finding{}, Steps: []StepReport{}, Lang: o.Lang}
-	d.Stats = Stats{Lines: c.linesRead, Bytes: c.bytesRead, Candidates: c.candidates, OutOfRange: c.tooOld}
+	d.Stats = Stats{Lines: c.linesRead, Bytes: c.bytesRead, Candidates: c.candidates, OutOfRange: c.tooOld, OtherSite: c.otherSite}
 
 	own := map[string]float64{}
 	for id, ce := range c.causes {

@@ -429,7 +429,14 @@ func (r *hostRules) probeRefused(target string) bool {
 
 // probes: what a direct connection from the host says, even when the logs are quiet.
 func (r *hostRules) probes() {
+	mine := map[string]bool{}
+	for _, t := range r.passes() {
+		mine[t.address] = true
+	}
 	for _, p := range r.f.Probes {
+		if r.f.Site != "" && !mine[p.Target] {
+			continue // another site's upstream
+		}
 		vars := map[string]string{"upstream": p.Target}
 		detail := strings.ToLower(p.Detail)
 		switch {

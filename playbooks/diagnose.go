@@ -45,6 +45,7 @@ func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledg
 	if !now.IsZero() && o.Since > 0 {
 		col.Now, col.Since = now, o.Since
 	}
+	col.Site = o.Site
 	for _, s := range rep.Steps {
 		if s.Log == "" || len(s.Stdout) == 0 {
 			continue
