@@ -8,22 +8,19 @@ import (
 
 	"github.com/badgateway/badgateway/bot"
 	"github.com/badgateway/badgateway/config"
-	"github.com/badgateway/badgateway/knowledge"
-	"github.com/badgateway/badgateway/playbooks"
 )
 
 func cmdChat(e env, args []string) error {
-	name := "chat"
-	fs := newFlagSet(name, e.stderr)
+	fs := newFlagSet("chat", e.stderr)
 	cfgPath := fs.String("config", "", "config file (default $BADGATEWAY_CONFIG, then ./config.yaml)")
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: badgateway %s [--config F]\n", name)
+		fmt.Fprintln(e.stderr, "Usage: badgateway chat [--config F]")
 		fs.PrintDefaults()
 	}
 	if rest, err := parseInterleaved(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
-		return usageErrorf("%s takes no arguments; type your requests at its prompt", name)
+		return usageErrorf("chat takes no arguments; type your requests at its prompt")
 	}
 	cfg, err := config.Open(*cfgPath)
 	if err != nil {
@@ -44,17 +41,9 @@ func cmdChat(e env, args []string) error {
 }
 
 func newBot(cfg *config.Config) (*bot.Bot, error) {
-	set, err := playbooks.LoadSet(cfg.Playbooks)
-	if err != nil {
-		return nil, usageErrorf("playbooks: %v", err)
-	}
-	pb, err := set.Get("nginx-502")
+	b, err := bot.New(cfg, "nginx-502")
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
-	cat, err := knowledge.LoadWithOverrides(cfg.Causes)
-	if err != nil {
-		return nil, usageErrorf("cause catalog: %v", err)
-	}
-	return &bot.Bot{Config: cfg, Analyzer: knowledge.NewAnalyzer(cat), Playbook: pb}, nil
+	return b, nil
 }

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/badgateway/badgateway/bot"
 	"github.com/badgateway/badgateway/config"
 	"github.com/badgateway/badgateway/knowledge"
 	"github.com/badgateway/badgateway/playbooks"
-	"github.com/badgateway/badgateway/remote"
 )
 
 func cmdDiagnose(e env, args []string) error {
@@ -54,19 +54,10 @@ func cmdDiagnose(e env, args []string) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	set, err := playbooks.LoadSet(cfg.Playbooks)
-	if err != nil {
-		return usageErrorf("playbooks: %v", err)
-	}
-	pb, err := set.Get(*pbName)
+	b, err := bot.New(cfg, *pbName)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	cat, err := knowledge.LoadWithOverrides(cfg.Causes)
-	if err != nil {
-		return usageErrorf("cause catalog: %v", err)
-	}
-	an := knowledge.NewAnalyzer(cat)
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -78,7 +69,7 @@ func cmdDiagnose(e env, args []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := diagnoseHost(ctx, cfg, h, pb, an, playbooks.DiagnoseOptions{
+			d := b.DiagnoseHost(ctx, h, bot.HostOptions{
 				Site: *site, Since: *since, Lang: *lang,
 				OnEvent: func(ev playbooks.Event) {
 					if !progress || ev.Kind == playbooks.StepStarted {
@@ -112,36 +103,6 @@ func cmdDiagnose(e env, args []string) error {
 		}
 	}
 	return nil
-}
-
-func diagnoseHost(ctx context.Context, cfg *config.Config, h config.Host, pb *playbooks.Playbook, an *knowledge.Analyzer, o playbooks.DiagnoseOptions) knowledge.Diagnosis {
-	start := time.Now()
-	runner, err := connect(ctx, cfg, h)
-	if err != nil {
-		return knowledge.Diagnosis{
-			Target: h.Name, Verdict: knowledge.VerdictUnreachable, Causes: []knowledge.Finding{},
-			Steps: []knowledge.StepReport{}, Error: err.Error(), Lang: o.Lang,
-			DurationMS: time.Since(start).Milliseconds(),
-		}
-	}
-	defer runner.Close()
-	o.CommandTimeout = cfg.SSH.CommandTimeout
-	d := playbooks.Diagnose(ctx, runner, pb, an, o)
-	d.Target = h.Name
-	d.DurationMS = time.Since(start).Milliseconds()
-	return d
-}
-
-// connect opens the runner for h: this machine for localhost, else one SSH connection.
-func connect(ctx context.Context, cfg *config.Config, h config.Host) (remote.Runner, error) {
-	if h.Local {
-		return remote.NewLocal(), nil
-	}
-	hc, err := cfg.SSHHost(h)
-	if err != nil {
-		return nil, err
-	}
-	return remote.DialSSH(ctx, hc)
 }
 
 func renderAll(w io.Writer, ds []knowledge.Diagnosis, format string) error {

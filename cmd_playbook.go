@@ -86,7 +86,7 @@ func runPlaybook(e env, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r, err := connect(ctx, cfg, hosts[0])
+	r, err := cfg.Dial(ctx, hosts[0])
 	if err != nil {
 		return &unreachableError{err: err}
 	}

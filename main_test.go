@@ -117,11 +117,8 @@ func TestKBSearch(t *testing.T) {
 }
 
 func TestDiagnoseLocalhostJSON(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "none.yaml")
 	t.Setenv("BADGATEWAY_CONFIG", "")
-	t.Chdir(dir) // no ./config.yaml: the default inventory of localhost
-	_ = cfg
+	t.Chdir(t.TempDir()) // no ./config.yaml: the default inventory of localhost
 	code, out, errOut := runCLI(t, "", "diagnose", "localhost", "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)

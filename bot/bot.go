@@ -71,6 +71,24 @@ type Bot struct {
 	auditMu sync.Mutex
 }
 
+// New builds a bot from cfg: the built-in cause catalog and playbooks, each
+// layered with cfg's override directory, and the named playbook.
+func New(cfg *config.Config, playbook string) (*Bot, error) {
+	set, err := playbooks.LoadSet(cfg.Playbooks)
+	if err != nil {
+		return nil, fmt.Errorf("playbooks: %w", err)
+	}
+	pb, err := set.Get(playbook)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := knowledge.LoadWithOverrides(cfg.Causes)
+	if err != nil {
+		return nil, fmt.Errorf("cause catalog: %w", err)
+	}
+	return &Bot{Config: cfg, Analyzer: knowledge.NewAnalyzer(cat), Playbook: pb}, nil
+}
+
 // Progress receives short status lines while a diagnosis runs ("web-01: 7/18 nginx_config").
 type Progress func(line string)
 
@@ -148,7 +166,15 @@ func (b *Bot) diagnose(ctx context.Context, req Request, in intent, lang string,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ds[i] = b.diagnoseHost(ctx, h, in, lang, progress)
+			o := HostOptions{Site: in.site, Since: in.since, Lang: lang}
+			if progress != nil {
+				o.OnEvent = func(ev playbooks.Event) {
+					if ev.Kind != playbooks.StepStarted {
+						progress(fmt.Sprintf("%s: %d/%d %s", h.Name, ev.Done, ev.Total, ev.Step))
+					}
+				}
+			}
+			ds[i] = b.DiagnoseHost(ctx, h, o)
 		}()
 	}
 	wg.Wait()
@@ -160,40 +186,38 @@ func (b *Bot) diagnose(ctx context.Context, req Request, in intent, lang string,
 	return Reply{Kind: KindDiagnosis, Lang: lang, Diagnoses: ds}
 }
 
-func (b *Bot) diagnoseHost(ctx context.Context, h config.Host, in intent, lang string, progress Progress) knowledge.Diagnosis {
+// HostOptions narrow one host's diagnosis.
+type HostOptions struct {
+	Site  string
+	Since time.Duration
+	Lang  string
+	// OnEvent sees every step start, finish and skip (from the steps' goroutines).
+	OnEvent func(playbooks.Event)
+}
+
+// DiagnoseHost connects to h, runs the playbook and returns its diagnosis; a host
+// that cannot be reached gives the verdict unreachable. No access check: callers
+// that act for someone else check first.
+func (b *Bot) DiagnoseHost(ctx context.Context, h config.Host, o HostOptions) knowledge.Diagnosis {
 	start := time.Now()
 	connect := b.Connect
 	if connect == nil {
-		connect = b.connect
+		connect = func(ctx context.Context, h config.Host) (remote.Runner, error) {
+			return b.Config.Dial(ctx, h, remote.WithLogger(b.logger()))
+		}
 	}
 	r, err := connect(ctx, h)
 	if err != nil {
 		return knowledge.Diagnosis{Target: h.Name, Verdict: knowledge.VerdictUnreachable, Causes: []knowledge.Finding{},
-			Steps: []knowledge.StepReport{}, Error: oneLine(err.Error()), Lang: lang, DurationMS: time.Since(start).Milliseconds()}
+			Steps: []knowledge.StepReport{}, Error: oneLine(err.Error()), Lang: o.Lang, DurationMS: time.Since(start).Milliseconds()}
 	}
 	defer r.Close()
 	d := playbooks.Diagnose(ctx, r, b.Playbook, b.Analyzer, playbooks.DiagnoseOptions{
-		Site: in.site, Since: in.since, Lang: lang, CommandTimeout: b.Config.SSH.CommandTimeout,
-		OnEvent: func(ev playbooks.Event) {
-			if progress != nil && ev.Kind != playbooks.StepStarted {
-				progress(fmt.Sprintf("%s: %d/%d %s", h.Name, ev.Done, ev.Total, ev.Step))
-			}
-		},
+		Site: o.Site, Since: o.Since, Lang: o.Lang, CommandTimeout: b.Config.SSH.CommandTimeout, OnEvent: o.OnEvent,
 	})
 	d.Target = h.Name
 	d.DurationMS = time.Since(start).Milliseconds()
 	return d
-}
-
-func (b *Bot) connect(ctx context.Context, h config.Host) (remote.Runner, error) {
-	if h.Local {
-		return remote.NewLocal(), nil
-	}
-	hc, err := b.Config.SSHHost(h)
-	if err != nil {
-		return nil, err
-	}
-	return remote.DialSSH(ctx, hc, remote.WithLogger(b.logger()))
 }
 
 func (b *Bot) logger() *slog.Logger {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/badgateway/badgateway/config"
 	"github.com/badgateway/badgateway/knowledge"
-	"github.com/badgateway/badgateway/playbooks"
 )
 
 const inventory = `ssh:
@@ -89,16 +88,11 @@ func TestParse(t *testing.T) {
 
 func newTestBot(t *testing.T, cfg *config.Config) *Bot {
 	t.Helper()
-	cat, err := knowledge.LoadBuiltin()
+	b, err := New(cfg, "nginx-502")
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := playbooks.LoadSet("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, _ := set.Get("nginx-502")
-	return &Bot{Config: cfg, Analyzer: knowledge.NewAnalyzer(cat), Playbook: pb}
+	return b
 }
 
 func TestHandleAnswersInTheAskersLanguage(t *testing.T) {

@@ -23,8 +23,6 @@ import (
 	"github.com/badgateway/badgateway/bot/slackbot"
 	"github.com/badgateway/badgateway/config"
 	"github.com/badgateway/badgateway/internal/testlab"
-	"github.com/badgateway/badgateway/knowledge"
-	"github.com/badgateway/badgateway/playbooks"
 )
 
 // The whole product path: a /502 slash command in Slack (HTTP mode, signed),
@@ -77,18 +75,12 @@ access:
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := knowledge.LoadBuiltin()
+	b, err := bot.New(cfg, "nginx-502")
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := playbooks.LoadSet("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, _ := set.Get("nginx-502")
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
 	cfg.AuditLog = audit
-	b := &bot.Bot{Config: cfg, Analyzer: knowledge.NewAnalyzer(cat), Playbook: pb}
 	a, err := slackbot.New(cfg, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -48,22 +48,23 @@ func diagnose(t *testing.T, h *testlab.Host, args ...string) (knowledge.Diagnosi
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run := func(format string) []byte {
-		cmd := exec.Command(binary, append([]string{"diagnose", h.Name, "--config", cfg, "--format", format}, args...)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("badgateway diagnose: %v: %s", err, stderr.String())
-		}
-		return out
+	cmd := exec.Command(binary, append([]string{"diagnose", h.Name, "--config", cfg, "--format", "json"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("badgateway diagnose: %v: %s", err, stderr.String())
 	}
 	var d knowledge.Diagnosis
-	out := run("json")
 	if err := json.Unmarshal(out, &d); err != nil {
 		t.Fatalf("diagnose JSON: %v\n%s", err, out)
 	}
-	return d, string(run("text"))
+	// The text reply is rendered from the same diagnosis: one SSH run per check.
+	var text bytes.Buffer
+	if err := knowledge.RenderText(&text, d); err != nil {
+		t.Fatal(err)
+	}
+	return d, text.String()
 }
 
 // scenario is one real fault.

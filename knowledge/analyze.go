@@ -86,15 +86,13 @@ type Collector struct {
 }
 
 type causeEvidence struct {
-	cause    *Cause
-	groups   []*evidenceGroup
-	byKey    map[string]*evidenceGroup
-	count    int64
-	dropped  int64 // lines beyond maxGroupsByCause distinct groups
-	weight   float64
-	first    time.Time
-	last     time.Time
-	timeless bool // some evidence had no timestamp
+	cause  *Cause
+	groups []*evidenceGroup
+	byKey  map[string]*evidenceGroup
+	count  int64
+	weight float64
+	first  time.Time
+	last   time.Time
 }
 
 type evidenceGroup struct {
@@ -295,9 +293,7 @@ func (c *Collector) add(cause *Cause, weight float64, line *Line, zh string, var
 	ce.count++
 	ce.weight = max(ce.weight, weight)
 	t := line.Time
-	if t.IsZero() {
-		ce.timeless = true
-	} else {
+	if !t.IsZero() {
 		if ce.first.IsZero() || t.Before(ce.first) {
 			ce.first = t
 		}
@@ -312,8 +308,7 @@ func (c *Collector) add(cause *Cause, weight float64, line *Line, zh string, var
 	g := ce.byKey[key]
 	if g == nil {
 		if len(ce.groups) >= maxGroupsByCause {
-			ce.dropped++
-			return
+			return // counted in ce.count, not shown
 		}
 		g = &evidenceGroup{source: source}
 		ce.byKey[key] = g
@@ -344,12 +339,6 @@ func fillVars(vars map[string]string, l *Line) {
 	set("upstream", cleanUpstream(l.Upstream))
 	if u := vars["upstream"]; strings.HasPrefix(u, "unix:") {
 		set("socket", strings.TrimPrefix(u, "unix:"))
-	}
-	// What to grep for in `ss -ltnpx`: the socket path, or ":PORT".
-	if sock := vars["socket"]; sock != "" {
-		set("target", sock)
-	} else if i := strings.LastIndexByte(vars["upstream"], ':'); i >= 0 {
-		set("target", vars["upstream"][i:])
 	}
 	set("server", l.Server)
 	set("host", l.Host)

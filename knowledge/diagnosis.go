@@ -245,6 +245,7 @@ func (c *Collector) describe(f *Finding, ce *causeEvidence, o Options) {
 			break
 		}
 	}
+	// What to grep for in `ss -ltnpx`: the socket path, or ":PORT".
 	if vars["target"] == "" {
 		if sock := vars["socket"]; sock != "" {
 			vars["target"] = sock

@@ -349,7 +349,9 @@ func local(host string, self *HostInfo) bool {
 	return strings.HasPrefix(host, "127.")
 }
 
-func splitAddr(addr string) (string, int) {
+// SplitAddr splits "host:port" or "[v6]:port" into host (no brackets) and port;
+// the port is 0 when there is none (unix:/path included).
+func SplitAddr(addr string) (string, int) {
 	i := strings.LastIndexByte(addr, ':')
 	if i < 0 {
 		return addr, 0
@@ -375,12 +377,12 @@ func (r *hostRules) tcpUpstreams() {
 	}
 	used := map[int]bool{22: true}
 	for _, t := range r.passes() {
-		if _, p := splitAddr(t.address); p > 0 {
+		if _, p := SplitAddr(t.address); p > 0 {
 			used[p] = true
 		}
 	}
 	for _, t := range r.passes() {
-		host, port := splitAddr(t.address)
+		host, port := SplitAddr(t.address)
 		if port == 0 || !local(host, r.f.Host) || !r.has("upstream_down", t.address) && !r.probeRefused(t.address) {
 			continue
 		}
@@ -445,7 +447,7 @@ func (r *hostRules) probes() {
 				fmt.Sprintf("connecting from the host to %s timed out after 3 s (packets dropped: firewall or host down)", p.Target),
 				fmt.Sprintf("从本机连接 %s 3 秒后超时（数据包被丢弃：防火墙拦截或对端主机宕机）", p.Target), vars)
 		case p.Result == "error" && strings.Contains(detail, "refused"):
-			host, _ := splitAddr(p.Target)
+			host, _ := SplitAddr(p.Target)
 			if local(host, r.f.Host) && r.c.causes["upstream_wrong_address"] != nil {
 				continue // already explained by the listener rule
 			}
@@ -732,12 +734,12 @@ func (r *hostRules) staleDNS() {
 			continue
 		}
 		for _, g := range ce.groups {
-			ip, port := splitAddr(g.vars["upstream"])
+			ip, port := SplitAddr(g.vars["upstream"])
 			if net.ParseIP(ip) == nil || port == 0 {
 				continue
 			}
 			for _, t := range r.passes() {
-				name, p := splitAddr(t.address)
+				name, p := SplitAddr(t.address)
 				addrs, known := now[name]
 				if p != port || !known || len(addrs) == 0 || slices.Contains(addrs, ip) {
 					continue

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,7 @@ func upstreamNames(n knowledge.NginxConfig) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, t := range tcpTargets(n) {
-		host, _, _ := cutPort(t)
+		host, _ := knowledge.SplitAddr(t)
 		if host == "" || host == "localhost" || net.ParseIP(host) != nil || seen[host] {
 			continue
 		}
@@ -153,7 +154,7 @@ func errorLogs(cfg knowledge.NginxConfig, site string) []string {
 	}
 	add(cfg.ErrorLogs)
 	for _, s := range cfg.Servers {
-		if site == "" || contains(s.ServerNames, site) {
+		if site == "" || slices.Contains(s.ServerNames, site) {
 			add(s.ErrorLogs)
 		}
 	}
@@ -203,7 +204,7 @@ func tcpTargets(n knowledge.NginxConfig) []string {
 		if hostport == "" || strings.HasPrefix(hostport, "unix:") || seen[hostport] {
 			return
 		}
-		if _, port, ok := cutPort(hostport); ok && port != "" {
+		if _, port := knowledge.SplitAddr(hostport); port > 0 {
 			seen[hostport] = true
 			out = append(out, hostport)
 		}
@@ -223,12 +224,4 @@ func tcpTargets(n knowledge.NginxConfig) []string {
 		}
 	}
 	return out
-}
-
-func cutPort(hostport string) (host, port string, ok bool) {
-	i := strings.LastIndexByte(hostport, ':')
-	if i < 0 {
-		return "", "", false
-	}
-	return strings.Trim(hostport[:i], "[]"), hostport[i+1:], true
 }

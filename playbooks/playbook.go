@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -208,7 +209,7 @@ func Parse(file string, data []byte) (*Playbook, error) {
 				}
 				if _, known := ids[ref]; !known {
 					bad(at(i, "run"), "step %q uses .%s, which is no step's facts", s.ID, ref)
-				} else if !contains(s.Needs, ref) {
+				} else if !slices.Contains(s.Needs, ref) {
 					bad(at(i, "needs"), "step %q uses .%s but does not list it in needs", s.ID, ref)
 				}
 			}
@@ -223,15 +224,6 @@ func Parse(file string, data []byte) (*Playbook, error) {
 		return nil, errors.Join(errs...)
 	}
 	return &pb, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func parserNames() []string {

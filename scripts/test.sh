@@ -4,23 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
-have /usr/sbin/sshd || need+=(openssh-server)
-have ssh-keygen || need+=(openssh-client)
-have /usr/sbin/nginx || need+=(nginx)
-have /usr/sbin/php-fpm8.2 || need+=(php8.2-fpm)
-have iptables || need+=(iptables)
-have ip || need+=(iproute2)
-have curl || need+=(curl)
-have ss || need+=(iproute2)
-have ps || need+=(procps)
-if [ ${#need[@]} -gt 0 ]; then
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	echo "installing test dependencies: ${need[*]}"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The packages are listed once, in scripts/packages.txt; install them when any
+# tool the suite drives is missing (.ci/run installs them unconditionally).
+missing=0
+for tool in /usr/sbin/sshd ssh-keygen /usr/sbin/nginx /usr/sbin/php-fpm8.2 iptables ip curl ss ps unshare nsenter; do
+	command -v "$tool" >/dev/null 2>&1 || [ -x "$tool" ] || missing=1
+done
+if [ "$missing" = 1 ]; then
+	bash scripts/install-packages.sh
 fi
 
 echo "== gofmt"

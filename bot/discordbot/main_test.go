@@ -18,8 +18,6 @@ import (
 
 	"github.com/badgateway/badgateway/bot"
 	"github.com/badgateway/badgateway/config"
-	"github.com/badgateway/badgateway/knowledge"
-	"github.com/badgateway/badgateway/playbooks"
 	"github.com/badgateway/badgateway/remote"
 )
 
@@ -160,16 +158,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 
 func newBot(t *testing.T, cfg *config.Config) *bot.Bot {
 	t.Helper()
-	cat, err := knowledge.LoadBuiltin()
+	b, err := bot.New(cfg, "nginx-502")
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := playbooks.LoadSet("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, _ := set.Get("nginx-502")
-	return &bot.Bot{Config: cfg, Analyzer: knowledge.NewAnalyzer(cat), Playbook: pb}
+	return b
 }
 
 // connect runs localhost for real (optionally held or slowed) and fails every

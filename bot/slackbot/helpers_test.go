@@ -22,8 +22,6 @@ import (
 
 	"github.com/badgateway/badgateway/bot"
 	"github.com/badgateway/badgateway/config"
-	"github.com/badgateway/badgateway/knowledge"
-	"github.com/badgateway/badgateway/playbooks"
 	"github.com/badgateway/badgateway/remote"
 )
 
@@ -272,24 +270,18 @@ func newHarness(t *testing.T, apiURL string, socket bool, rules string) *harness
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := knowledge.LoadBuiltin()
+	b, err := bot.New(cfg, "nginx-502")
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := playbooks.LoadSet("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, _ := set.Get("nginx-502")
 	runs, delay := &atomic.Int32{}, &atomic.Int64{}
-	b := &bot.Bot{Config: cfg, Analyzer: knowledge.NewAnalyzer(cat), Playbook: pb,
-		Connect: func(ctx context.Context, h config.Host) (remote.Runner, error) {
-			runs.Add(1)
-			if !h.Local {
-				return nil, fmt.Errorf("test: no SSH to %s", h.Name)
-			}
-			return slowRunner{remote.NewLocal(), delay}, nil
-		}}
+	b.Connect = func(ctx context.Context, h config.Host) (remote.Runner, error) {
+		runs.Add(1)
+		if !h.Local {
+			return nil, fmt.Errorf("test: no SSH to %s", h.Name)
+		}
+		return slowRunner{remote.NewLocal(), delay}, nil
+	}
 	logs := &syncBuffer{}
 	a, err := New(cfg, b, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
