@@ -545,9 +545,28 @@ func (s *SSH) openSession(ctx context.Context, timeout <-chan time.Time, limit t
 		err  error
 	}
 	ch := make(chan opened, 1)
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
-		sess, err := s.client.NewSession()
-		ch <- opened{sess, err}
+		// sshd frees a session slot only once it has seen our reply to its
+		// channel close, so right after other Runs end it can refuse a new
+		// session ("open failed") though we stay under MaxSessions: retry.
+		backoff := 10 * time.Millisecond
+		for {
+			sess, err := s.client.NewSession()
+			var oce *ssh.OpenChannelError
+			if err == nil || !errors.As(err, &oce) || oce.Reason != ssh.ConnectionFailed || backoff > time.Second {
+				ch <- opened{sess, err}
+				return
+			}
+			select {
+			case <-time.After(backoff):
+				backoff *= 2
+			case <-stop:
+				ch <- opened{nil, err}
+				return
+			}
+		}
 	}()
 	abandon := func() {
 		go func() {

@@ -427,16 +427,17 @@ func TestSSHOutputCap(t *testing.T) {
 // 20 Runs at once share one TCP connection (sshd logs one login). Each
 // holds its session 0.5s, so they overlap; sshd allows 10 sessions, so
 // this passes only because the semaphore (8) queues the rest. The second
-// half shows that: with the bound raised to 20, sshd refuses sessions.
+// half shows that: with the bound raised to 20 and sessions held longer
+// than Run retries a refused open (~1.3s), sshd refuses sessions.
 func TestSSHConcurrentRuns(t *testing.T) {
 	t.Parallel()
 	s := testlab.StartSSHD(t)
-	run20 := func(r *SSH) (ok int, errs []error) {
+	run20 := func(r *SSH, hold string) (ok int, errs []error) {
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for i := range 20 {
 			wg.Go(func() {
-				res, err := r.Run(context.Background(), Command{Script: fmt.Sprintf("sleep 0.5; echo %d", i)})
+				res, err := r.Run(context.Background(), Command{Script: fmt.Sprintf("sleep %s; echo %d", hold, i)})
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -452,7 +453,7 @@ func TestSSHConcurrentRuns(t *testing.T) {
 		return ok, errs
 	}
 	start := time.Now()
-	if ok, errs := run20(dial(t, hostFor(s, "web-01"))); ok != 20 {
+	if ok, errs := run20(dial(t, hostFor(s, "web-01")), "0.5"); ok != 20 {
 		t.Fatalf("%d of 20 ok: %v", ok, errs)
 	}
 	// 20 runs, 8 at a time, 0.5s each: three waves.
@@ -463,7 +464,7 @@ func TestSSHConcurrentRuns(t *testing.T) {
 		t.Fatalf("%d connections for 20 runs, want 1", n)
 	}
 
-	if ok, errs := run20(dial(t, hostFor(s, "web-01"), WithMaxSessions(20))); ok == 20 || len(errs) == 0 {
+	if ok, errs := run20(dial(t, hostFor(s, "web-01"), WithMaxSessions(20)), "3"); ok == 20 || len(errs) == 0 {
 		t.Fatalf("with 20 sessions allowed, sshd (MaxSessions 10) refused none: the control case is broken")
 	} else if !strings.Contains(errs[0].Error(), "open session") {
 		t.Fatalf("unexpected error: %v", errs[0])

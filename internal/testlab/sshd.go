@@ -80,7 +80,7 @@ func WithConfig(lines ...string) SSHDOption {
 // under CI where a missing daemon means a broken setup, not a choice.
 func RequireSSHD(t testing.TB) {
 	t.Helper()
-	for _, p := range []string{SSHDPath, "ssh-keygen", "ssh-agent", "ssh-add"} {
+	for _, p := range []string{SSHDPath, "ssh-keygen", "ssh-agent", "ssh-add", "unshare"} {
 		if _, err := exec.LookPath(p); err != nil {
 			msg := fmt.Sprintf("%s not found (%v); install with: apt-get install -y openssh-server openssh-client", p, err)
 			if os.Getenv("CI") != "" {
@@ -178,7 +178,16 @@ func (s *SSHD) start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(SSHDPath, "-D", "-e", "-f", s.ConfigPath)
+	// sshd runs in a mount namespace with an empty /root: the sessions must
+	// not depend on this machine's dotfiles (a root .bashrc that runs
+	// "pyenv init" writes to stderr on every login on some machines).
+	home := filepath.Join(s.Dir, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		logFile.Close()
+		return err
+	}
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
+		`mount --bind "$1" /root && exec "$2" -D -e -f "$3"`, "sh", home, SSHDPath, s.ConfigPath)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Own process group, so Stop can take the per-connection children too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
