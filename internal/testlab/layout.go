@@ -32,7 +32,7 @@ type Paths struct {
 // Private directories every host gets (bind-mounted from its staging dir).
 // Everything else is the machine's own filesystem, for reading only.
 var commonBinds = []string{"/etc/nginx", "/etc/php/8.2/fpm", "/etc/ssh", "/var/log",
-	"/run", "/var/lib/nginx", "/srv", "/tmp"}
+	"/run", "/var/lib/nginx", "/srv", "/tmp", "/root"}
 
 const (
 	debianFPM  = "/usr/sbin/php-fpm8.2"
@@ -346,6 +346,8 @@ func stageCommon(s *stager, h *Host, labBin string) {
 	s.mkdir("/tmp", 0o1777, 0, 0)
 	s.mkdir("/var/lib/nginx", 0o755, 0, 0)
 	s.mkdir("/srv", 0o755, 0, 0)
+	// An empty home: the machine's root dotfiles must not run in lab sessions.
+	s.mkdir("/root", 0o700, 0, 0)
 	s.linkFile(labBin, h.Paths.BackendBin)
 }
 
