@@ -3,6 +3,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -94,6 +95,68 @@ func (b *capBuffer) Write(p []byte) (int, error) {
 		b.truncated = true
 	}
 	return len(p), nil
+}
+
+// skipBuffer drops what a login shell prints before the command starts
+// (a .bashrc that echoes, "pyenv init", a banner), so parsers see only the
+// command's output. The wrapper prints mark first; until it arrives, up to
+// maxNoise bytes are held back. Without the mark (sudo failed, the shell
+// never ran the wrapper) nothing is dropped, so the error stays visible.
+type skipBuffer struct {
+	mu       sync.Mutex
+	dst      *capBuffer
+	mark     []byte
+	pending  []byte
+	found    bool
+	gaveUp   bool
+	skipped  int
+	maxNoise int
+}
+
+const maxLoginNoise = 64 << 10
+
+func newSkipBuffer(dst *capBuffer, mark string) *skipBuffer {
+	return &skipBuffer{dst: dst, mark: []byte(mark), maxNoise: maxLoginNoise}
+}
+
+func (b *skipBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.found || b.gaveUp {
+		return b.dst.Write(p)
+	}
+	b.pending = append(b.pending, p...)
+	if i := bytes.Index(b.pending, b.mark); i >= 0 {
+		b.found, b.skipped = true, i
+		rest := b.pending[i+len(b.mark):]
+		b.pending = nil
+		return len(p), b.write(rest)
+	}
+	if len(b.pending) > b.maxNoise {
+		b.gaveUp = true
+		pending := b.pending
+		b.pending = nil
+		return len(p), b.write(pending)
+	}
+	return len(p), nil
+}
+
+func (b *skipBuffer) write(p []byte) error {
+	_, err := b.dst.Write(p)
+	return err
+}
+
+// flush hands over what was held back when the mark never came, and says
+// how many bytes of login noise were dropped.
+func (b *skipBuffer) flush() (skipped int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.found && !b.gaveUp && len(b.pending) > 0 {
+		_ = b.write(b.pending)
+		b.pending = nil
+		b.gaveUp = true
+	}
+	return b.skipped
 }
 
 // bytes returns a copy of the kept output, with TruncationMark if cut.

@@ -462,7 +462,14 @@ func (s *SSH) Run(ctx context.Context, c Command) (Result, error) {
 	}
 	defer sess.Close()
 	stdout, stderr := newCapBuffer(max), newCapBuffer(max)
-	sess.Stdout, sess.Stderr = stdout, stderr
+	outSkip, errSkip := newSkipBuffer(stdout, startMark), newSkipBuffer(stderr, startMark)
+	sess.Stdout, sess.Stderr = outSkip, errSkip
+	collect := func(res *Result) {
+		if n := outSkip.flush() + errSkip.flush(); n > 0 {
+			s.log.Debug("dropped what the login shell printed before the command", "host", s.hc.Name, "bytes", n)
+		}
+		fill(res, stdout, stderr)
+	}
 	// Held open and never written: its EOF on the remote side is the
 	// wrapper's cue that the session is gone (see remoteCommand).
 	stdin, err := sess.StdinPipe()
@@ -483,7 +490,7 @@ func (s *SSH) Run(ctx context.Context, c Command) (Result, error) {
 	var runErr error
 	select {
 	case err := <-done:
-		return s.finish(res, start, stdout, stderr, err)
+		return s.finish(res, start, collect, err)
 	case <-timer.C:
 		res.TimedOut = true
 	case <-ctx.Done():
@@ -493,11 +500,11 @@ func (s *SSH) Run(ctx context.Context, c Command) (Result, error) {
 		// still has a valid result.
 		select {
 		case err := <-done:
-			return s.finish(res, start, stdout, stderr, err)
+			return s.finish(res, start, collect, err)
 		default:
 		}
 		res.Duration = time.Since(start)
-		fill(&res, stdout, stderr)
+		collect(&res)
 		return res, s.lostErr()
 	}
 	// OpenSSH delivers the signal to the session's process group, but
@@ -509,14 +516,14 @@ func (s *SSH) Run(ctx context.Context, c Command) (Result, error) {
 	}
 	sess.Close()
 	res.Duration = time.Since(start)
-	fill(&res, stdout, stderr)
+	collect(&res)
 	return res, runErr
 }
 
 // finish turns the session's end into a Result.
-func (s *SSH) finish(res Result, start time.Time, stdout, stderr *capBuffer, err error) (Result, error) {
+func (s *SSH) finish(res Result, start time.Time, collect func(*Result), err error) (Result, error) {
 	res.Duration = time.Since(start)
-	fill(&res, stdout, stderr)
+	collect(&res)
 	var ee *ssh.ExitError
 	var missing *ssh.ExitMissingError
 	switch {
@@ -610,7 +617,12 @@ func (s *SSH) openSession(ctx context.Context, timeout <-chan time.Time, limit t
 const killOnHangup = `exec 3<&0 </dev/null
 { while read -r _ <&3; do :; done; kill -KILL 0; } >/dev/null 2>&1 &
 exec 3<&-
+printf '\036bgw-start\036'; printf '\036bgw-start\036' >&2
 exec sh -c "$1"`
+
+// startMark is what killOnHangup prints on both streams just before the
+// script runs: anything earlier came from the login shell's start-up.
+const startMark = "\x1ebgw-start\x1e"
 
 // remoteCommand is the exec request: `[sudo -n] sh -c WRAPPER sh SCRIPT`,
 // parsed by the user's login shell, hence all values quoted.

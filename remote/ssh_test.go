@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -597,5 +598,64 @@ func TestSSHSudo(t *testing.T) {
 	want := strings.Join([]string{"-n", "sh", "-c", killOnHangup, "badgateway", script}, "\x00") + "\x00"
 	if got := string(b); got != want {
 		t.Fatalf("sudo argv %q, want %q", got, want)
+	}
+}
+
+// A login shell that talks (a .bashrc that echoes a greeting, a "pyenv
+// init" that complains on stderr) must not leak into the command's output,
+// which parsers read.
+func TestSSHDropsLoginShellNoise(t *testing.T) {
+	t.Parallel()
+	s := testlab.StartSSHD(t)
+	ran := filepath.Join(s.Home, "bashrc-ran")
+	bashrc := "echo 'Welcome to web-01'\necho 'pyenv: cannot rehash' >&2\ntouch " + Quote(ran) + "\n"
+	if err := os.WriteFile(filepath.Join(s.Home, ".bashrc"), []byte(bashrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := dial(t, hostFor(s, "web-01"))
+	testStreamsAndExitCode(t, r)
+	if _, err := os.Stat(ran); err != nil {
+		t.Fatalf("root's login shell did not read .bashrc, so this test proves nothing: %v", err)
+	}
+	// A command that prints nothing still gets nothing.
+	res, err := r.Run(context.Background(), Command{Script: "true"})
+	if err != nil || len(res.Stdout) != 0 || len(res.Stderr) != 0 {
+		t.Fatalf("true: err %v, stdout %q stderr %q", err, res.Stdout, res.Stderr)
+	}
+}
+
+// When the wrapper never runs (sudo refuses, the shell is broken), what
+// the shell printed is the error and must reach the user unchanged.
+func TestSkipBufferKeepsOutputWithoutMark(t *testing.T) {
+	dst := newCapBuffer(1 << 20)
+	b := newSkipBuffer(dst, startMark)
+	b.Write([]byte("sudo: a password is required\n"))
+	if n := b.flush(); n != 0 {
+		t.Fatalf("skipped %d bytes without a mark", n)
+	}
+	if got, _ := dst.bytes(); string(got) != "sudo: a password is required\n" {
+		t.Fatalf("got %q", got)
+	}
+
+	// The mark split across writes, noise before it dropped.
+	dst = newCapBuffer(1 << 20)
+	b = newSkipBuffer(dst, startMark)
+	for _, p := range []string{"hello\n\x1ebgw-", "start\x1eout", "put\n"} {
+		b.Write([]byte(p))
+	}
+	if n := b.flush(); n != len("hello\n") {
+		t.Fatalf("skipped %d bytes, want %d", n, len("hello\n"))
+	}
+	if got, _ := dst.bytes(); string(got) != "output\n" {
+		t.Fatalf("got %q", got)
+	}
+
+	// Endless noise without a mark is passed on, not held in memory.
+	dst = newCapBuffer(1 << 20)
+	b = newSkipBuffer(dst, startMark)
+	noise := bytes.Repeat([]byte("x"), maxLoginNoise+1)
+	b.Write(noise)
+	if got, _ := dst.bytes(); len(got) != len(noise) || len(b.pending) != 0 {
+		t.Fatalf("passed on %d bytes, holding %d", len(got), len(b.pending))
 	}
 }

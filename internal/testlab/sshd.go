@@ -36,6 +36,7 @@ type SSHD struct {
 	Host           string          // listen IP
 	Port           int             // listen port
 	Dir            string          // temp dir holding every file below
+	Home           string          // root's home in sessions: empty unless a test writes dotfiles
 	HostKeys       []ssh.PublicKey // server host keys: ed25519 first, then ecdsa
 	HostKeyPaths   []string        // private host key files, same order
 	ClientKeyPath  string          // private key authorised for root
@@ -181,13 +182,13 @@ func (s *SSHD) start() error {
 	// sshd runs in a mount namespace with an empty /root: the sessions must
 	// not depend on this machine's dotfiles (a root .bashrc that runs
 	// "pyenv init" writes to stderr on every login on some machines).
-	home := filepath.Join(s.Dir, "home")
-	if err := os.MkdirAll(home, 0o700); err != nil {
+	s.Home = filepath.Join(s.Dir, "home")
+	if err := os.MkdirAll(s.Home, 0o700); err != nil {
 		logFile.Close()
 		return err
 	}
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
-		`mount --bind "$1" /root && exec "$2" -D -e -f "$3"`, "sh", home, SSHDPath, s.ConfigPath)
+		`mount --bind "$1" /root && exec "$2" -D -e -f "$3"`, "sh", s.Home, SSHDPath, s.ConfigPath)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Own process group, so Stop can take the per-connection children too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
