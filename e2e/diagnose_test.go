@@ -75,7 +75,7 @@ type scenario struct {
 	// fault breaks the host; request then makes nginx answer and returns the status.
 	fault   func(t *testing.T, h *testlab.Host)
 	request func(t *testing.T, h *testlab.Host) int
-	status  int // what nginx must really answer
+	status  int // what nginx must really answer (0: no HTTP answer at all)
 	top     string
 	check   func(t *testing.T, d knowledge.Diagnosis, text string)
 }
@@ -346,6 +346,22 @@ pm.max_spare_servers = 1
 		status: 504, top: "fpm_max_children",
 		check: func(t *testing.T, d knowledge.Diagnosis, text string) {
 			wantEvidence(t, d, "fpm_max_children", "pm.max_children = 2")
+		},
+	},
+	{
+		name: "nginx stopped", how: "SIGQUIT to the nginx master: it exits, nothing listens on port 80, and a load balancer in front would answer 502",
+		fault: func(t *testing.T, h *testlab.Host) { h.StopNginx("QUIT") },
+		request: func(t *testing.T, h *testlab.Host) int {
+			code, _, err := h.CurlFull("/index.php")
+			if err == nil || !strings.Contains(err.Error(), "curl: (7)") { // 7: could not connect
+				t.Fatalf("with nginx stopped, curl should be refused: code %d, err %v", code, err)
+			}
+			return code
+		},
+		status: 0, top: "nginx_down",
+		check: func(t *testing.T, d knowledge.Diagnosis, text string) {
+			wantEvidence(t, d, "nginx_down", "nothing listens on port 80")
+			wantFix(t, d, "nginx -t -c /etc/nginx/nginx.conf && nginx -c /etc/nginx/nginx.conf")
 		},
 	},
 	{

@@ -39,6 +39,7 @@ type hostFix struct{ en, zh string }
 func (c *Collector) AddHostFacts(f HostFacts) {
 	r := hostRules{c: c, f: f}
 	r.nginxConfig()
+	r.nginxDown()
 	r.unixUpstreams()
 	r.tcpUpstreams()
 	r.probes()
@@ -109,6 +110,120 @@ func (r *hostRules) nginxConfig() {
 			r.fact("nginx_config_invalid", "nginx -t", m, m, nil)
 		}
 	}
+}
+
+// nginxDown: without an nginx master nothing answers on the web ports, and a
+// load balancer or CDN in front answers 502 for the host.
+func (r *hostRules) nginxDown() {
+	if len(r.f.Processes) == 0 || r.f.Layout == "docker" {
+		return // no process list to judge by; a container's state is docker's to tell
+	}
+	for _, p := range r.f.Processes {
+		if p.Comm == "nginx" || strings.HasPrefix(p.Args, "nginx: master process") {
+			return
+		}
+	}
+	unit := ""
+	for _, s := range r.f.Services {
+		if s.Name == "nginx" && s.Active != "unknown" {
+			unit = s.Active
+		}
+	}
+	if r.f.Nginx == nil && unit == "" {
+		return // nothing says nginx is meant to run here
+	}
+	r.fact("nginx_down", "ps", "no nginx process is running (ps)", "没有正在运行的 nginx 进程（ps）", nil)
+	if unit != "" && unit != "active" {
+		r.fact("nginx_down", "systemctl", "nginx.service is "+unit, "nginx.service 的状态为 "+unit, nil)
+	}
+	for _, port := range r.nginxPorts() {
+		if len(r.f.Listeners) == 0 {
+			break
+		}
+		l := r.tcpListening(port.port)
+		switch {
+		case l == nil:
+			r.fact("nginx_down", "ss",
+				fmt.Sprintf("nothing listens on port %d, where nginx should (listen in %s)", port.port, port.at),
+				fmt.Sprintf("端口 %d 上没有任何进程监听，而 nginx 应在此监听（listen 位于 %s）", port.port, port.at), nil)
+		case l.Process != "":
+			vars := map[string]string{"port": strconv.Itoa(port.port), "holder": l.Process}
+			r.fact("nginx_down", "ss",
+				fmt.Sprintf("port %d is held by %s (pid %d): nginx cannot bind it (listen in %s)", port.port, l.Process, l.PID, port.at),
+				fmt.Sprintf("端口 %d 被 %s（pid %d）占用：nginx 无法绑定（listen 位于 %s）", port.port, l.Process, l.PID, port.at), vars)
+			r.fix("nginx_down",
+				fmt.Sprintf("On this host: %s (pid %d) holds port %d. Stop it (`kill %d`, or stop its service and disable it) or move it to another port, then start nginx.", l.Process, l.PID, port.port, l.PID),
+				fmt.Sprintf("本机：%s（pid %d）占用了端口 %d。停掉它（`kill %d`，或停止并禁用它的服务）或改到其他端口，然后启动 nginx。", l.Process, l.PID, port.port, l.PID))
+		}
+	}
+	start := "nginx -t && nginx"
+	switch {
+	case r.f.Layout == "baota":
+		start = "/www/server/nginx/sbin/nginx -t -c /www/server/nginx/conf/nginx.conf && /etc/init.d/nginx start"
+	case unit != "":
+		start = "nginx -t && systemctl start nginx"
+	case r.f.Nginx != nil && len(r.f.Nginx.Files) > 0:
+		start = fmt.Sprintf("nginx -t -c %[1]s && nginx -c %[1]s", r.f.Nginx.Files[0])
+	}
+	r.fix("nginx_down",
+		fmt.Sprintf("On this host: `%s`; then find out why it stopped: `tail -n 30 %s` and `dmesg -T | grep -i 'killed process'`.", start, r.nginxErrorLog()),
+		fmt.Sprintf("本机：`%s`；再查明它为什么停止：`tail -n 30 %s` 和 `dmesg -T | grep -i 'killed process'`。", start, r.nginxErrorLog()))
+}
+
+type nginxPort struct {
+	port int
+	at   string // file:line of the server block
+}
+
+// nginxPorts lists the TCP ports nginx's servers listen on, each once, in config order.
+func (r *hostRules) nginxPorts() []nginxPort {
+	if r.f.Nginx == nil {
+		return nil
+	}
+	var out []nginxPort
+	seen := map[int]bool{}
+	for _, srv := range r.f.Nginx.Servers {
+		for _, l := range srv.Listen {
+			port := listenPort(l)
+			if port == 0 || seen[port] {
+				continue
+			}
+			seen[port] = true
+			out = append(out, nginxPort{port, where(srv.File, srv.Line)})
+		}
+	}
+	return out
+}
+
+// listenPort reads the port of an nginx listen directive: "80", "[::]:443 ssl",
+// "127.0.0.1:8080 default_server", "*:80"; 0 for unix sockets. A bare address
+// without a port listens on 80.
+func listenPort(listen string) int {
+	addr, _, _ := strings.Cut(strings.TrimSpace(listen), " ")
+	if addr == "" || strings.HasPrefix(addr, "unix:") {
+		return 0
+	}
+	if p, err := strconv.Atoi(addr); err == nil {
+		return p
+	}
+	if _, port := SplitAddr(addr); port > 0 {
+		return port
+	}
+	return 80
+}
+
+func (r *hostRules) nginxErrorLog() string {
+	if r.f.Nginx != nil {
+		for _, l := range r.f.Nginx.ErrorLogs {
+			if strings.HasPrefix(l.Path, "/") {
+				return l.Path
+			}
+		}
+	}
+	if r.f.Layout == "baota" {
+		return "/www/wwwlogs/nginx_error.log"
+	}
+	return "/var/log/nginx/error.log"
 }
 
 // passTarget is one place nginx sends requests to.

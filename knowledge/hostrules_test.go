@@ -16,20 +16,26 @@ func TestStoppedComposeContainerExplainsRefusals(t *testing.T) {
 		{Name: "other-db-1", Image: "postgres:16", Status: "Exited (0) 2 days ago"},
 	}})
 	d := col.Diagnosis(Options{Target: "docker-host"})
-	if len(d.Causes) == 0 || d.Causes[0].ID != "upstream_down" {
-		t.Fatalf("top %v", ids(d))
-	}
-	var proof []string
-	for _, e := range d.Causes[0].Evidence {
-		proof = append(proof, e.Text)
-	}
-	all := strings.Join(proof, "\n")
+	all := topProof(t, d, "upstream_down")
 	if !strings.Contains(all, "shop-app-1") || strings.Contains(all, "other-db-1") {
 		t.Errorf("evidence should name shop-app-1 and only it:\n%s", all)
 	}
 	if !strings.Contains(strings.Join(d.Causes[0].Fixes, "\n"), "docker start shop-app-1") {
 		t.Errorf("fixes: %v", d.Causes[0].Fixes)
 	}
+}
+
+// topProof fails unless id ranks first, and returns its evidence lines.
+func topProof(t *testing.T, d Diagnosis, id string) string {
+	t.Helper()
+	if len(d.Causes) == 0 || d.Causes[0].ID != id {
+		t.Fatalf("top %v, want %s", ids(d), id)
+	}
+	var proof []string
+	for _, e := range d.Causes[0].Evidence {
+		proof = append(proof, e.Text)
+	}
+	return strings.Join(proof, "\n")
 }
 
 func TestComposeProject(t *testing.T) {
@@ -54,14 +60,7 @@ func TestStaleDNSExplainsRefusals(t *testing.T) {
 	})
 	for _, lang := range []string{"en", "zh"} {
 		d := col.Diagnosis(Options{Target: "web-01", Lang: lang})
-		if len(d.Causes) == 0 || d.Causes[0].ID != "upstream_stale_dns" {
-			t.Fatalf("%s: top %v", lang, ids(d))
-		}
-		var proof []string
-		for _, e := range d.Causes[0].Evidence {
-			proof = append(proof, e.Text)
-		}
-		if all := strings.Join(proof, "\n"); !strings.Contains(all, "10.0.0.9") || !strings.Contains(all, "/etc/nginx/sites-enabled/shop:7") {
+		if all := topProof(t, d, "upstream_stale_dns"); !strings.Contains(all, "10.0.0.9") || !strings.Contains(all, "/etc/nginx/sites-enabled/shop:7") {
 			t.Errorf("%s: proof %q", lang, all)
 		}
 		if f := finding(d, "upstream_down"); f == nil || f.ExplainedBy != "upstream_stale_dns" {
@@ -93,5 +92,77 @@ func TestUnixProxySocketIsNotComparedWithPHPPools(t *testing.T) {
 	d := col.Diagnosis(Options{})
 	if d.Causes[0].ID != "upstream_socket_missing" || finding(d, "upstream_wrong_address") != nil {
 		t.Errorf("got %v; a gunicorn socket must not be blamed on php-fpm's pool", ids(d))
+	}
+}
+
+// nginx is gone and apache2 took port 80 after a reboot: nginx_down, with the
+// holder of the port named in the proof and the fix.
+func TestNginxDownPortTaken(t *testing.T) {
+	nginx := &NginxConfig{Files: []string{"/etc/nginx/nginx.conf"}, Servers: []NginxServer{
+		{File: "/etc/nginx/sites-enabled/shop", Line: 1, Listen: []string{"80 default_server", "[::]:80 default_server"}},
+		{File: "/etc/nginx/sites-enabled/shop", Line: 20, Listen: []string{"443 ssl http2"}},
+	}}
+	facts := HostFacts{
+		Nginx:     nginx,
+		Processes: []Process{{PID: 1, Comm: "init", Args: "/sbin/init"}, {PID: 812, Comm: "apache2", Args: "/usr/sbin/apache2 -k start"}},
+		Listeners: []Listener{{Proto: "tcp", Local: "*:80", Host: "*", Port: 80, Process: "apache2", PID: 812}},
+		Services:  []ServiceState{{Name: "nginx", Active: "failed"}},
+		Layout:    "debian",
+	}
+	col := NewAnalyzer(mustBuiltin(t)).NewCollector()
+	col.AddHostFacts(facts)
+	d := col.Diagnosis(Options{Target: "web-01"})
+	all := topProof(t, d, "nginx_down")
+	for _, want := range []string{"no nginx process is running", "nginx.service is failed",
+		"port 80 is held by apache2 (pid 812)", "nothing listens on port 443"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("evidence lacks %q:\n%s", want, all)
+		}
+	}
+	fixes := strings.Join(d.Causes[0].Fixes, "\n")
+	if !strings.Contains(fixes, "kill 812") || !strings.Contains(fixes, "systemctl start nginx") {
+		t.Errorf("fixes: %s", fixes)
+	}
+
+	// The same host with nginx running: nothing to say.
+	facts.Processes = append(facts.Processes, Process{PID: 900, Comm: "nginx", Args: "nginx: master process /usr/sbin/nginx -g daemon on; master_process on;"})
+	col = NewAnalyzer(mustBuiltin(t)).NewCollector()
+	col.AddHostFacts(facts)
+	if d := col.Diagnosis(Options{}); finding(d, "nginx_down") != nil {
+		t.Errorf("nginx runs, yet %v", ids(d))
+	}
+	// A host with neither an nginx config nor an nginx unit is not an nginx host.
+	col = NewAnalyzer(mustBuiltin(t)).NewCollector()
+	col.AddHostFacts(HostFacts{Processes: facts.Processes[:2]})
+	if d := col.Diagnosis(Options{}); finding(d, "nginx_down") != nil {
+		t.Errorf("no nginx here, yet %v", ids(d))
+	}
+}
+
+// A restart met a broken config: nginx is down because of it, so the config
+// error ranks first and explains nginx_down.
+func TestBrokenConfigExplainsNginxDown(t *testing.T) {
+	col := NewAnalyzer(mustBuiltin(t)).NewCollector()
+	col.AddHostFacts(HostFacts{
+		Nginx: &NginxConfig{TestResult: "failed", Messages: []string{
+			`nginx: [emerg] unknown directive "proxy_passs" in /etc/nginx/sites-enabled/shop:14`,
+			"nginx: configuration file /etc/nginx/nginx.conf test failed"}},
+		Processes: []Process{{PID: 1, Comm: "init", Args: "/sbin/init"}},
+	})
+	d := col.Diagnosis(Options{})
+	if len(d.Causes) < 2 || d.Causes[0].ID != "nginx_config_invalid" {
+		t.Fatalf("top %v, want nginx_config_invalid", ids(d))
+	}
+	if f := finding(d, "nginx_down"); f == nil || f.ExplainedBy != "nginx_config_invalid" {
+		t.Errorf("nginx_down should be explained by the broken config: %+v", f)
+	}
+}
+
+func TestListenPort(t *testing.T) {
+	for in, want := range map[string]int{"80": 80, "443 ssl http2": 443, "[::]:8443 ssl": 8443, "127.0.0.1:8080 default_server": 8080,
+		"*:81": 81, "127.0.0.1": 80, "unix:/run/nginx.sock": 0, "localhost:8000": 8000} {
+		if got := listenPort(in); got != want {
+			t.Errorf("listenPort(%q) = %d, want %d", in, got, want)
+		}
 	}
 }

@@ -121,7 +121,9 @@ func RenderText(w io.Writer, d Diagnosis) error {
 			b.WriteString("\n")
 			writeSection(&b, l, l.confirm, top.Confirm)
 		}
-		if top.BaoTa != "" && !panel {
+		// explain cannot know the host: the panel steps may help. A diagnosed
+		// host of another layout has no panel to click in.
+		if top.BaoTa != "" && !panel && d.Layout == "" {
 			writeSection(&b, l, l.baota, top.BaoTa)
 		}
 		if len(d.Causes) > 1 {
@@ -222,7 +224,7 @@ func RenderMarkdown(w io.Writer, d Diagnosis) error {
 				fmt.Fprintf(&b, "```\n%s\n```\n", code)
 			}
 		}
-		if top.BaoTa != "" {
+		if top.BaoTa != "" && (d.Layout == "" || d.Layout == "baota") {
 			fmt.Fprintf(&b, "\n**%s**: %s\n", l.baota, strings.TrimSpace(top.BaoTa))
 		}
 		if len(d.Causes) > 1 {

@@ -341,7 +341,7 @@ func causeFields(d knowledge.Diagnosis, t phrases) []*discordgo.MessageEmbedFiel
 	if top.Confirm != "" {
 		fs = append(fs, field(t.confirm, top.Confirm))
 	}
-	if top.BaoTa != "" && !panel {
+	if top.BaoTa != "" && !panel && d.Layout == "" { // a diagnosed non-panel host has nothing to click
 		fs = append(fs, baota)
 	}
 	if len(d.Causes) > 1 {
