@@ -42,9 +42,20 @@ func TestMain(m *testing.M) {
 // diagnose runs `badgateway diagnose` against h over SSH, as a user would.
 func diagnose(t *testing.T, h *testlab.Host, args ...string) (knowledge.Diagnosis, string) {
 	t.Helper()
+	d, text, err := diagnoseAs(t, h, "root", false, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, text
+}
+
+// diagnoseAs logs in as user, through `sudo -n` when sudo is set; err is
+// the command's failure with its stderr.
+func diagnoseAs(t *testing.T, h *testlab.Host, user string, sudo bool, args ...string) (knowledge.Diagnosis, string, error) {
+	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	body := fmt.Sprintf("ssh:\n  user: root\n  identity_files: [%s]\n  known_hosts: %s\nhosts:\n  - name: %s\n    address: %s\n    labels: [lab]\n",
-		h.ClientKey, h.KnownHosts, h.Name, h.Addr)
+	body := fmt.Sprintf("ssh:\n  user: %s\n  sudo: %t\n  identity_files: [%s]\n  known_hosts: %s\nhosts:\n  - name: %s\n    address: %s\n    labels: [lab]\n",
+		user, sudo, h.ClientKey, h.KnownHosts, h.Name, h.Addr)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +64,7 @@ func diagnose(t *testing.T, h *testlab.Host, args ...string) (knowledge.Diagnosi
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("badgateway diagnose: %v: %s", err, stderr.String())
+		return knowledge.Diagnosis{}, "", fmt.Errorf("badgateway diagnose: %v: %s", err, stderr.String())
 	}
 	var d knowledge.Diagnosis
 	if err := json.Unmarshal(out, &d); err != nil {
@@ -64,7 +75,7 @@ func diagnose(t *testing.T, h *testlab.Host, args ...string) (knowledge.Diagnosi
 	if err := knowledge.RenderText(&text, d); err != nil {
 		t.Fatal(err)
 	}
-	return d, text.String()
+	return d, text.String(), nil
 }
 
 // scenario is one real fault.

@@ -26,6 +26,8 @@ type Diagnosis struct {
 	DurationMS int64        `json:"duration_ms"`
 	Error      string       `json:"error"`
 
+	// Notes qualify the whole diagnosis (e.g. it ran without root and may be partial).
+	Notes  []string       `json:"notes,omitempty"`
 	Facts  map[string]any `json:"facts,omitempty"` // diagnose: what each step found
 	Lang   string         `json:"lang"`
 	Inputs []string       `json:"inputs,omitempty"` // explain: the files read ("stdin" for standard input)

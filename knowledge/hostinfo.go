@@ -20,6 +20,9 @@ type HostInfo struct {
 	OSName    string  `json:"os_name,omitempty"`
 	BaoTa     bool    `json:"baota,omitempty"`     // /www/server/panel exists
 	Container string  `json:"container,omitempty"` // "docker" when /.dockerenv exists
+	// User and UID are who the playbook ran as (after sudo); UID is nil when unknown.
+	User string `json:"user,omitempty"`
+	UID  *int   `json:"uid,omitempty"`
 }
 
 // Probe is a direct TCP connection attempt from the host to an upstream.

@@ -97,6 +97,9 @@ func RenderText(w io.Writer, d Diagnosis) error {
 	if d.Error != "" {
 		b.WriteString("✗ " + d.Error + "\n")
 	}
+	for _, n := range d.Notes {
+		b.WriteString("⚠ " + n + "\n\n")
+	}
 	if len(d.Causes) == 0 {
 		writeNoEvidence(&b, l, d, false)
 	} else {
@@ -205,6 +208,9 @@ func RenderMarkdown(w io.Writer, d Diagnosis) error {
 	fmt.Fprintf(&b, "### "+l.header+"\n\n", "`"+target+"`")
 	if d.Error != "" {
 		b.WriteString("**✗** " + d.Error + "\n\n")
+	}
+	for _, n := range d.Notes {
+		b.WriteString("> ⚠ " + n + "\n\n")
 	}
 	if len(d.Causes) == 0 {
 		writeNoEvidence(&b, l, d, true)

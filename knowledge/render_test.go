@@ -3,6 +3,7 @@ package knowledge
 import (
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +67,18 @@ func TestRenderBoundsEvidence(t *testing.T) {
 	d := col.Diagnosis(Options{})
 	if n := len(d.Causes[0].Evidence); n > 5 {
 		t.Errorf("%d evidence lines shown, want at most 5", n)
+	}
+}
+
+func TestRenderNotes(t *testing.T) {
+	d := Diagnosis{Target: "web-01", Verdict: VerdictNoEvidence, Lang: "en", Notes: []string{"Ran as deploy, not root."}}
+	for name, render := range map[string]func(io.Writer, Diagnosis) error{"text": RenderText, "markdown": RenderMarkdown} {
+		var b strings.Builder
+		if err := render(&b, d); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "⚠ Ran as deploy, not root.") {
+			t.Errorf("%s: no note in\n%s", name, b.String())
+		}
 	}
 }

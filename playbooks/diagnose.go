@@ -3,6 +3,8 @@ package playbooks
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +65,9 @@ func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledg
 	d := col.Diagnosis(knowledge.Options{Target: rep.Target, Lang: o.Lang, Now: now, BaoTa: layout == "baota"})
 	d.Layout = layout
 	d.Facts = rep.Facts()
+	if note := notRootNote(rep, o.Lang); note != "" {
+		d.Notes = append(d.Notes, note)
+	}
 	for _, s := range rep.Steps {
 		sr := knowledge.StepReport{ID: s.ID, ExitCode: s.ExitCode, DurationMS: s.Duration.Milliseconds(), Error: s.Error}
 		if s.Skipped && s.Error == skipCondition {
@@ -71,6 +76,47 @@ func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledg
 		d.Steps = append(d.Steps, sr)
 	}
 	return d
+}
+
+// notRootNote says the diagnosis may be partial when the playbook ran as an
+// ordinary user, naming the steps the system refused something.
+func notRootNote(rep *Report, lang string) string {
+	s := rep.Step("host")
+	if s == nil {
+		return ""
+	}
+	h, _ := s.Facts.(knowledge.HostInfo)
+	if h.UID == nil || *h.UID == 0 {
+		return ""
+	}
+	var denied []string
+	for _, st := range rep.Steps {
+		out := append(append([]byte(nil), st.Stderr...), st.Stdout...)
+		if bytes.Contains(out, []byte("Permission denied")) || bytes.Contains(out, []byte("Operation not permitted")) ||
+			bytes.Contains(out, []byte("nginx -T needs root")) {
+			denied = append(denied, st.ID)
+		}
+	}
+	user := orDefault(h.User, "uid "+strconv.Itoa(*h.UID))
+	if lang == "zh" {
+		note := fmt.Sprintf("以 %s 身份运行，而不是 root：nginx -T、监听端口所属的进程和仅 root 可读的日志可能拿不到，因此可能漏掉原因。", user)
+		if len(denied) > 0 {
+			note += "被拒绝的步骤：" + strings.Join(denied, "、") + "。"
+		}
+		return note + "要完整诊断，请用 root 登录，或为该主机设置 `sudo: true` 并配置免密 sudo。"
+	}
+	note := fmt.Sprintf("Ran as %s, not root: nginx -T, the processes behind listening sockets and root-only logs may be out of reach, so causes can be missed.", user)
+	if len(denied) > 0 {
+		note += " Refused in: " + strings.Join(denied, ", ") + "."
+	}
+	return note + " For a full diagnosis log in as root, or set `sudo: true` for this host with a passwordless sudo rule."
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 type logPart struct {

@@ -61,6 +61,12 @@ func ParseHostInfo(out []byte) (knowledge.HostInfo, error) {
 			h.BaoTa = v == "1"
 		case "container":
 			h.Container = v
+		case "user":
+			h.User = v
+		case "uid":
+			if uid, err := strconv.Atoi(v); err == nil {
+				h.UID = &uid
+			}
 		}
 	})
 	return h, p.err()

@@ -21,6 +21,7 @@ const (
 	Unreachable                          // refused, no route, DNS failure
 	Timeout                              // connect or handshake took too long
 	ConnectionLost                       // an established connection died
+	SudoRefused                          // sudo: true, but `sudo -n` would not run a command
 )
 
 func (k ErrorKind) String() string {
@@ -37,6 +38,8 @@ func (k ErrorKind) String() string {
 		return "timeout"
 	case ConnectionLost:
 		return "connection lost"
+	case SudoRefused:
+		return "sudo refused"
 	}
 	return fmt.Sprintf("ErrorKind(%d)", int(k))
 }

@@ -169,7 +169,39 @@ func DialSSH(ctx context.Context, hc HostConfig, opts ...Option) (*SSH, error) {
 	go s.watch()
 	go s.keepalive(hc.KeepAliveInterval)
 	s.log.Debug("ssh connected", "addr", s.addr, "jumps", len(s.jumps))
+	if hc.Sudo {
+		if err := s.checkSudo(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// checkSudo runs `true` through `sudo -n` once, so a host where sudo wants a
+// password (or the user has no rule) is one clear error instead of every
+// step failing with sudo's complaint.
+func (s *SSH) checkSudo(ctx context.Context) error {
+	res, err := s.Run(ctx, Command{Script: "true", Timeout: s.hc.ConnectTimeout})
+	if err != nil {
+		return err
+	}
+	if res.ExitCode == 0 {
+		return nil
+	}
+	why := strings.TrimSpace(string(res.Stderr))
+	if i := strings.IndexByte(why, '\n'); i >= 0 {
+		why = why[:i]
+	}
+	if why == "" {
+		why = fmt.Sprintf("exit status %d", res.ExitCode)
+	}
+	if res.TimedOut {
+		why = "no answer within " + s.hc.ConnectTimeout.String()
+	}
+	return &ConnectError{Host: s.hc.Name, Addr: s.addr, Kind: SudoRefused, Err: fmt.Errorf(
+		"sudo -n refused for user %s (%s); allow it without a password, e.g. `%s ALL=(root) NOPASSWD: ALL` in /etc/sudoers.d/badgateway, or set sudo: false for this host",
+		s.hc.User, why, s.hc.User)}
 }
 
 // dialChain connects through hc.Jump to hc. With capture set, the last

@@ -571,34 +571,25 @@ func TestSSHFiveHosts(t *testing.T) {
 	}
 }
 
-// Sudo runs the script as `sudo -n sh -c WRAPPER badgateway SCRIPT`.
-// There is no sudo here, so sshd's SetEnv puts a recording stand-in first
-// on PATH; it checks it received exactly that argv and runs the rest.
+// Sudo runs the script as `sudo -n sh -c WRAPPER badgateway SCRIPT`
+// through the real sudo: the script sees sudo's SUDO_USER and its quoting
+// survives, stderr is clean, and a timeout still kills what the script
+// started under sudo. (Refusals need a user without rights: e2e has them.)
 func TestSSHSudo(t *testing.T) {
 	t.Parallel()
-	bin := t.TempDir()
-	argsFile := filepath.Join(bin, "args")
-	fake := "#!/bin/sh\nprintf '%s\\0' \"$@\" > " + Quote(argsFile) + "\n[ \"$1\" = -n ] || exit 99\nshift\nexec \"$@\"\n"
-	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte(fake), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	s := testlab.StartSSHD(t, testlab.WithConfig("SetEnv PATH="+bin+":/usr/bin:/bin"))
+	testlab.RequireSudo(t)
+	s := testlab.StartSSHD(t)
 	hc := hostFor(s, "web-01")
 	hc.Sudo = true
 	r := dial(t, hc)
-	script := "printf '%s' " + Quote("it's $(id) `x`")
-	res := mustRun(t, r, script)
-	if string(res.Stdout) != "it's $(id) `x`" {
-		t.Fatalf("stdout %q", res.Stdout)
+	res := mustRun(t, r, "printf '%s|' \"$SUDO_USER\" \"$SUDO_COMMAND\"; printf '%s' "+Quote("it's $(id) `x`"))
+	if got := string(res.Stdout); !strings.HasPrefix(got, "root|/usr/bin/sh -c ") || !strings.HasSuffix(got, "|it's $(id) `x`") {
+		t.Fatalf("stdout %q: not run by sudo, or the quoting broke", got)
 	}
-	b, err := os.ReadFile(argsFile)
-	if err != nil {
-		t.Fatalf("the sudo stand-in did not run: %v", err)
+	if len(res.Stderr) != 0 {
+		t.Fatalf("stderr %q", res.Stderr)
 	}
-	want := strings.Join([]string{"-n", "sh", "-c", killOnHangup, "badgateway", script}, "\x00") + "\x00"
-	if got := string(b); got != want {
-		t.Fatalf("sudo argv %q, want %q", got, want)
-	}
+	testTimeoutKillsAndReuses(t, r)
 }
 
 // A login shell that talks (a .bashrc that echoes a greeting, a "pyenv

@@ -223,6 +223,9 @@ func diagnosisEmbed(d knowledge.Diagnosis, budget int) *discordgo.MessageEmbed {
 		e.Fields = causeFields(d, t)
 		footer = append(footer, fmt.Sprintf("%s · %d · %.0f%%", top.ID, top.Status, top.Confidence*100))
 	}
+	if len(d.Notes) > 0 {
+		e.Fields = append(e.Fields, field("⚠", strings.Join(d.Notes, "\n")))
+	}
 	if f := failedSteps(d.Steps, t); f != "" {
 		e.Fields = append(e.Fields, field(t.steps, f))
 	}

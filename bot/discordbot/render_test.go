@@ -241,3 +241,21 @@ func TestRenderGolden(t *testing.T) {
 		t.Errorf("rendering changed; if intended, run go test -run Golden -update\n got: %s", got)
 	}
 }
+
+// A partial diagnosis (run without root) says so, whatever the verdict.
+func TestNotesShown(t *testing.T) {
+	for _, d := range []knowledge.Diagnosis{
+		{Target: "web-01", Verdict: knowledge.VerdictCauseFound, Causes: []knowledge.Finding{{ID: "upstream_down", Title: "down"}}},
+		{Target: "web-01", Verdict: knowledge.VerdictNoEvidence},
+	} {
+		d.Notes = []string{"Ran as deploy, not root."}
+		e := diagnosisEmbed(d, maxEmbedsTotal)
+		found := false
+		for _, f := range e.Fields {
+			found = found || (f.Name == "⚠" && f.Value == "Ran as deploy, not root.")
+		}
+		if !found {
+			t.Errorf("%s: no note field in %+v", d.Verdict, e.Fields)
+		}
+	}
+}

@@ -248,7 +248,7 @@ func hasHost(ds []knowledge.Diagnosis) bool {
 
 // diagnosisBlocks renders one host: the top cause first (id, status,
 // confidence), its proof, the panel steps on a panel host, the fix, then
-// the other candidates in small print. At most 12 blocks, 5 when compact.
+// the other candidates in small print. At most 13 blocks, 6 when compact.
 func diagnosisBlocks(d knowledge.Diagnosis, w words, compact bool) []slack.Block {
 	head := fmt.Sprintf(w.header, knowledge.DisplayTarget(d))
 	if d.Layout != "" && d.Layout != "unknown" {
@@ -257,6 +257,9 @@ func diagnosisBlocks(d knowledge.Diagnosis, w words, compact bool) []slack.Block
 	out := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, clip(head, maxHeaderText, "…"), true, false))}
 	if d.Error != "" {
 		out = append(out, section(clip("✗ "+esc(d.Error), maxSectionText, w.truncated)))
+	}
+	if len(d.Notes) > 0 {
+		out = append(out, section(clip("⚠ "+esc(strings.Join(d.Notes, "\n⚠ ")), maxSectionText, w.truncated)))
 	}
 	if len(d.Causes) == 0 {
 		if d.Verdict == knowledge.VerdictNoEvidence {

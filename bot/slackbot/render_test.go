@@ -264,3 +264,13 @@ func TestSlashOrigin(t *testing.T) {
 func slackCommand(text string) slack.SlashCommand {
 	return slack.SlashCommand{Command: "/502", Text: text, UserID: okUser, ChannelID: channelID}
 }
+
+// A partial diagnosis (run without root) says so right under the header.
+func TestRenderNotesUnderHeader(t *testing.T) {
+	d := huge("web-01")
+	d.Notes = []string{"Ran as deploy, not root: causes can be missed."}
+	m := asSent(t, renderReply(bot.Reply{Kind: bot.KindDiagnosis, Lang: "en", Diagnoses: []knowledge.Diagnosis{d}}, renderOpts{}))
+	if len(m.blocks) < 2 || textOf(m.blocks[1]) != "⚠ Ran as deploy, not root: causes can be missed." {
+		t.Fatalf("second block %q, want the note", textOf(m.blocks[1]))
+	}
+}

@@ -265,9 +265,10 @@ func startHost(t testing.TB, spec HostSpec) (_ *Host, err error) {
 	h.binds = append([]string{}, commonBinds...)
 	// A private /etc/hosts, so a test can move a name (stale DNS) without touching the machine's.
 	if etcHosts, err := os.ReadFile("/etc/hosts"); err == nil {
-		s.write("/etc/hosts", string(etcHosts), 0o644, 0, 0)
+		s.write("/etc/hosts", string(etcHosts)+"127.0.1.1\t"+h.Name+"\n", 0o644, 0, 0)
 		h.binds = append(h.binds, "/etc/hosts")
 	}
+	ids := freeIDs(3)
 	if h.Layout == "debian" {
 		stageDebian(s, h, spec)
 		h.binds = append(h.binds, "/var/www")
@@ -275,11 +276,10 @@ func startHost(t testing.TB, spec HostSpec) (_ *Host, err error) {
 		if err := h.claimWWW(); err != nil {
 			return nil, err
 		}
-		www := account{uid: freeID()}
-		www.gid = www.uid
-		stageBaota(s, h, spec, www)
-		h.binds = append(h.binds, "/www", "/etc/passwd", "/etc/group", "/etc/init.d")
+		stageBaota(s, h, spec, account{uid: ids[2], gid: ids[2]})
+		h.binds = append(h.binds, "/www", "/etc/init.d")
 	}
+	h.binds = append(h.binds, stageAccounts(s, h, ids[0], ids[1])...)
 	if s.err != nil {
 		return nil, fmt.Errorf("staging: %w", s.err)
 	}

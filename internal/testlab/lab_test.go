@@ -78,6 +78,7 @@ func TestSmoke(t *testing.T) {
 				h := h.For(t)
 				t.Parallel()
 				checkSSHView(t, h, len(hosts))
+				checkUsers(t, h)
 				checkPHPAndFPMStops(t, h)
 				if h.Layout == "baota" {
 					checkBaota(t, h)
@@ -107,11 +108,13 @@ func labHostsRunning() int {
 	return n
 }
 
-func dial(t *testing.T, h *Host) *remote.SSH {
+func dial(t *testing.T, h *Host) *remote.SSH { return dialAs(t, h, "root") }
+
+func dialAs(t *testing.T, h *Host, user string) *remote.SSH {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := remote.DialSSH(ctx, remote.HostConfig{Address: h.Addr, Port: h.SSHPort, User: "root",
+	c, err := remote.DialSSH(ctx, remote.HostConfig{Address: h.Addr, Port: h.SSHPort, User: user,
 		IdentityFiles: []string{h.ClientKey}, KnownHostsFile: h.KnownHosts})
 	if err != nil {
 		t.Fatalf("%s: DialSSH: %v", h.Name, err)
@@ -161,6 +164,24 @@ func checkSSHView(t *testing.T, h *Host, hosts int) {
 	ss := run(t, c, "ss -ltnpx")
 	if !strings.Contains(ss, h.Paths.FPMSock) || !strings.Contains(ss, "0.0.0.0:80") {
 		t.Errorf("%s: ss -ltnpx misses the php-fpm socket or port 80:\n%s", h.Name, ss)
+	}
+}
+
+// checkUsers: the sudo user gets root through a real `sudo -n` and reads
+// nginx's log through adm; the plain user is refused by sudo, as on a
+// real server.
+func checkUsers(t *testing.T, h *Host) {
+	c := dialAs(t, h, SudoUser)
+	if got := strings.Fields(run(t, c, "id -un; sudo -n id -u")); len(got) != 2 || got[0] != SudoUser || got[1] != "0" {
+		t.Errorf("%s as %s: id -un; sudo -n id -u = %q", h.Name, SudoUser, got)
+	}
+	if h.Layout == "debian" {
+		run(t, c, "head -c0 "+h.Paths.ErrorLog) // readable through adm
+	}
+	c = dialAs(t, h, PlainUser)
+	res, err := c.Run(context.Background(), remote.Command{Script: "sudo -n true", Timeout: 20 * time.Second})
+	if err != nil || res.ExitCode != 1 || !strings.Contains(string(res.Stderr), "a password is required") {
+		t.Errorf("%s as %s: sudo -n true: err %v exit %d stderr %q", h.Name, PlainUser, err, res.ExitCode, res.Stderr)
 	}
 }
 

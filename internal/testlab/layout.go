@@ -109,8 +109,9 @@ func (h *Host) nginxCommand() []string {
 // mounted on /etc/nginx, ...). It never follows a symlink when writing, so
 // a copied absolute link cannot make it write to the machine's own files.
 type stager struct {
-	root string
-	err  error
+	root          string
+	err           error
+	passwd, group []string // accounts the layout adds to the machine's
 }
 
 func (s *stager) path(p string) string { return filepath.Join(s.root, p) }
@@ -295,9 +296,81 @@ func lookupGroup(name string) (int, bool) {
 	return 0, false
 }
 
-// freeID is the first id from 1000 used by neither passwd nor group, as
-// useradd would pick for BaoTa's www.
-func freeID() int {
+// Login users every lab host has besides root, with the client key
+// authorised: SudoUser may run anything through `sudo -n` and reads the
+// logs through the adm group, as admins on Debian do; PlainUser may do
+// neither.
+const (
+	SudoUser  = "deploy"
+	PlainUser = "intern"
+)
+
+// stageAccounts writes the host's private passwd, group and shadow (the
+// machine's accounts, the layout's and the two login users; shadow holds
+// no password of anyone), sudoers, homes, and an /etc/hosts entry for the
+// host's own name, which sudo looks up. It returns the files to bind.
+func stageAccounts(s *stager, h *Host, deploy, intern int) []string {
+	s.passwd = append(s.passwd,
+		fmt.Sprintf("%s:x:%d:%d::/home/%s:/bin/bash", SudoUser, deploy, deploy, SudoUser),
+		fmt.Sprintf("%s:x:%d:%d::/home/%s:/bin/bash", PlainUser, intern, intern, PlainUser))
+	s.group = append(s.group, fmt.Sprintf("%s:x:%d:", SudoUser, deploy), fmt.Sprintf("%s:x:%d:", PlainUser, intern))
+	passwd, err := appendToCopy("/etc/passwd", strings.Join(s.passwd, "\n")+"\n")
+	s.fail(err)
+	machineGroups, err := os.ReadFile("/etc/group")
+	s.fail(err)
+	var groups []string
+	for _, l := range strings.Split(strings.TrimRight(string(machineGroups), "\n"), "\n") {
+		if strings.HasPrefix(l, "adm:") {
+			if !strings.HasSuffix(l, ":") {
+				l += ","
+			}
+			l += SudoUser
+		}
+		groups = append(groups, l)
+	}
+	groups = append(groups, s.group...)
+	var shadow []string
+	for _, l := range strings.Split(strings.TrimSpace(passwd), "\n") {
+		if name, _, ok := strings.Cut(l, ":"); ok {
+			shadow = append(shadow, name+":*:20000:0:99999:7:::")
+		}
+	}
+	shadowGID, _ := lookupGroup("shadow")
+	s.write("/etc/passwd", passwd, 0o644, 0, 0)
+	s.write("/etc/group", strings.Join(groups, "\n")+"\n", 0o644, 0, 0)
+	s.write("/etc/shadow", strings.Join(shadow, "\n")+"\n", 0o640, 0, shadowGID)
+	s.mkdir("/home", 0o755, 0, 0)
+	s.mkdir("/home/"+SudoUser, 0o755, deploy, deploy)
+	s.mkdir("/home/"+PlainUser, 0o755, intern, intern)
+	for _, u := range []string{SudoUser, PlainUser} {
+		s.write("/etc/ssh/authorized_keys/"+u, h.clientPub, 0o644, 0, 0)
+	}
+	binds := []string{"/etc/passwd", "/etc/group", "/etc/shadow", "/home"}
+	if _, err := os.Stat("/etc/sudoers"); err == nil {
+		s.write("/etc/sudoers", fmt.Sprintf(`Defaults env_reset
+Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+root ALL=(ALL:ALL) ALL
+%s ALL=(root) NOPASSWD: ALL
+`, SudoUser), 0o440, 0, 0)
+		binds = append(binds, "/etc/sudoers")
+	}
+	return binds
+}
+
+// freeIDs are the first n ids from 1000 used by neither passwd nor group,
+// as useradd would pick them.
+func freeIDs(n int) []int {
+	var out []int
+	skip := map[int]bool{}
+	for range n {
+		id := freeID(skip)
+		skip[id] = true
+		out = append(out, id)
+	}
+	return out
+}
+
+func freeID(skip map[int]bool) int {
 	used := map[int]bool{}
 	for _, f := range []string{"/etc/passwd", "/etc/group"} {
 		b, _ := os.ReadFile(f)
@@ -311,7 +384,7 @@ func freeID() int {
 		}
 	}
 	id := 1000
-	for used[id] {
+	for used[id] || skip[id] {
 		id++
 	}
 	return id
@@ -370,6 +443,11 @@ func stageDebian(s *stager, h *Host, spec HostSpec) {
 		s.write(h.Paths.FPMPoolConf, spec.FPMPool, 0o644, 0, 0)
 	}
 	s.mkdir("/var/log/nginx", 0o755, 0, adm)
+	// As Debian's logrotate leaves them ("create 0640 www-data adm"): only
+	// root and the adm group read nginx's logs.
+	for _, f := range []string{"error.log", "access.log"} {
+		s.write("/var/log/nginx/"+f, "", 0o640, www.uid, adm)
+	}
 	s.mkdir("/run/php", 0o755, www.uid, www.gid)
 	s.mkdir("/var/www", 0o755, 0, 0)
 	s.mkdir("/var/www/html", 0o755, 0, 0)
@@ -377,15 +455,11 @@ func stageDebian(s *stager, h *Host, spec HostSpec) {
 }
 
 func stageBaota(s *stager, h *Host, spec HostSpec, www account) {
+	s.passwd = append(s.passwd, fmt.Sprintf("www:x:%d:%d::/home/www:/sbin/nologin", www.uid, www.gid))
+	s.group = append(s.group, fmt.Sprintf("www:x:%d:", www.gid))
 	site := spec.SiteName
 	s.mkdir("/etc/nginx", 0o755, 0, 0)       // the distro's nginx is not installed
 	s.mkdir("/etc/php/8.2/fpm", 0o755, 0, 0) // nor its PHP
-	passwd, err := appendToCopy("/etc/passwd", fmt.Sprintf("www:x:%d:%d::/home/www:/sbin/nologin\n", www.uid, www.gid))
-	s.fail(err)
-	group, err := appendToCopy("/etc/group", fmt.Sprintf("www:x:%d:\n", www.gid))
-	s.fail(err)
-	s.write("/etc/passwd", passwd, 0o644, 0, 0)
-	s.write("/etc/group", group, 0o644, 0, 0)
 	s.copyTree("/etc/init.d", "/etc/init.d", func(rel string) bool {
 		return rel == "nginx" || strings.HasPrefix(rel, "php") // the distro's services
 	})

@@ -92,6 +92,19 @@ func RequireSSHD(t testing.TB) {
 	}
 }
 
+// RequireSudo skips the test when sudo is not installed, or fails it
+// under CI.
+func RequireSudo(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("sudo"); err != nil {
+		msg := fmt.Sprintf("sudo not found (%v); install with: apt-get install -y sudo", err)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
 // StartSSHD starts an sshd on a free loopback port and stops it on cleanup.
 func StartSSHD(t testing.TB, opts ...SSHDOption) *SSHD {
 	t.Helper()
