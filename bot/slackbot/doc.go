@@ -14,7 +14,8 @@
 //     joined are answered through their response_url).
 //   - Slash command /502 (another name works too; its text is read as
 //     "/502 TEXT"). In HTTP mode its request URL is https://HOST/slack/commands.
-//   - Event subscriptions: app_mention and message.im.
+//   - Event subscriptions: app_mention and message.im; in HTTP mode the
+//     request URL is https://HOST/slack/events.
 //   - Interactivity on (the Re-run button); in HTTP mode its request URL is
 //     https://HOST/slack/interactivity.
 //   - Socket Mode: an app-level token (xapp-…) with connections:write.

@@ -9,20 +9,23 @@ import (
 	"net/url"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 )
 
 // maxBody bounds a request from Slack; an interaction carries the whole
 // message clicked, which stays well under this.
 const maxBody = 1 << 20
 
-// Handler serves Slack's HTTP mode: POST /slack/commands (slash commands)
-// and POST /slack/interactivity (the Re-run button). Every request must carry
+// Handler serves Slack's HTTP mode: POST /slack/commands (slash commands),
+// POST /slack/events (the Events API: mentions and direct messages) and
+// POST /slack/interactivity (the Re-run button). Every request must carry
 // a valid X-Slack-Signature for slack.signing_secret and a timestamp less
 // than five minutes off; anything else is answered 401 and not acted on.
 // Mount it at the root of the listener: it routes on the full paths.
 func (a *Adapter) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /slack/commands", a.serveCommand)
+	mux.HandleFunc("POST /slack/events", a.serveEvent)
 	mux.HandleFunc("POST /slack/interactivity", a.serveInteraction)
 	return mux
 }
@@ -103,4 +106,36 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusOK)
 	a.onInteraction(cb)
+}
+
+// serveEvent answers the Events API: the URL check Slack makes when the
+// Request URL is saved, and event callbacks, acknowledged at once (Slack
+// retries after 3 s) and handled like Socket Mode's. A retried event is
+// answered once: onEvent remembers each message.
+func (a *Adapter) serveEvent(w http.ResponseWriter, r *http.Request) {
+	body, ok := a.verified(w, r)
+	if !ok {
+		return
+	}
+	// The signature already proved the sender; the deprecated token is not used.
+	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+	if err != nil {
+		http.Error(w, "cannot parse the event", http.StatusBadRequest)
+		return
+	}
+	switch ev.Type {
+	case slackevents.URLVerification:
+		var ch slackevents.ChallengeResponse
+		if err := json.Unmarshal(body, &ch); err != nil || ch.Challenge == "" {
+			http.Error(w, "no challenge", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, ch.Challenge)
+	case slackevents.CallbackEvent:
+		w.WriteHeader(http.StatusOK)
+		a.onEvent(ev.InnerEvent.Data)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
 }

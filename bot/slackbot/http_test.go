@@ -230,3 +230,69 @@ func TestResponseURLStaysOutOfTheLog(t *testing.T) {
 		t.Errorf("the log should name <response_url>, not the URL:\n%s", logs)
 	}
 }
+
+func postEvent(t *testing.T, base string, payload any, retry string) *http.Response {
+	t.Helper()
+	b, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := signed(t, base, "/slack/events", string(b), time.Now(), signingSecret)
+	req.Header.Set("Content-Type", "application/json")
+	if retry != "" {
+		req.Header.Set("X-Slack-Retry-Num", retry)
+		req.Header.Set("X-Slack-Retry-Reason", "http_timeout")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// Events API over HTTP: Slack's URL check gets its challenge back; a
+// mention is acknowledged at once and answered once in its thread, also
+// when Slack retries it; an unsigned event is refused.
+func TestHTTPEvents(t *testing.T) {
+	f := newFakeSlack(t)
+	h := newHarness(t, f.GetAPIURL(), false, "")
+	h.run(t)
+	srv := httptest.NewServer(h.a.Handler())
+	defer srv.Close()
+
+	resp := postEvent(t, srv.URL, map[string]any{"type": "url_verification", "token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}, "")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(b) != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
+		t.Fatalf("url_verification: %d %q", resp.StatusCode, b)
+	}
+
+	ev := mention(okUser, channelID, "1700000300.000100", "<@"+botUserID+"> "+refusedLine)
+	for _, retry := range []string{"", "1"} {
+		start := time.Now()
+		resp := postEvent(t, srv.URL, ev, retry)
+		resp.Body.Close()
+		if took := time.Since(start); resp.StatusCode != http.StatusOK || took > 3*time.Second {
+			t.Fatalf("event (retry %q): status %d after %v, want 200 within 3s", retry, resp.StatusCode, took)
+		}
+	}
+	final := finalOf(t, f, "chat.postMessage")
+	if final.v.Get("thread_ts") != "1700000300.000100" || !strings.Contains(final.all(), "upstream_down") {
+		t.Errorf("reply: %v\n%s", final.v, final.all())
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(f.callsOf("chat.postMessage", "chat.update", "chat.postEphemeral")); n != 1 {
+		t.Errorf("%d messages for one mention sent twice, want 1", n)
+	}
+
+	body, _ := json.Marshal(mention(okUser, channelID, "1700000400.000100", "<@"+botUserID+"> help"))
+	req := signed(t, srv.URL, "/slack/events", string(body), time.Now(), "not-the-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("badly signed event: status %d, want 401", resp.StatusCode)
+	}
+}
