@@ -33,8 +33,15 @@ type Request struct {
 	Platform  string
 	UserID    string
 	ChannelID string
-	Roles     []string // Slack user groups, Discord roles
-	Text      string   // as typed; a slash command's text starts with the command ("/502 web-01")
+	// ParentChannelID is the channel a thread belongs to: rules for the channel cover it.
+	ParentChannelID string
+	Roles           []string // Slack user groups, Discord roles
+	Text            string   // as typed; a slash command's text starts with the command ("/502 web-01")
+}
+
+// Access is what the access rules judge req by.
+func (r Request) Access() config.AccessRequest {
+	return config.AccessRequest{Platform: r.Platform, UserID: r.UserID, Roles: r.Roles, ChannelID: r.ChannelID, ParentChannelID: r.ParentChannelID}
 }
 
 // Kind says what a reply is, so front-ends can format it.
@@ -135,7 +142,7 @@ func (b *Bot) diagnose(ctx context.Context, req Request, in intent, lang string,
 		// Deny by default; the console is the local operator.
 		var denied []string
 		for _, h := range hosts {
-			if !b.Config.Allowed(config.AccessRequest{Platform: req.Platform, UserID: req.UserID, Roles: req.Roles, ChannelID: req.ChannelID}, h) {
+			if !b.Config.Allowed(req.Access(), h) {
 				denied = append(denied, h.Name)
 			}
 		}
@@ -248,7 +255,7 @@ func (b *Bot) knowledge(question, lang string) Reply {
 func (b *Bot) hostsText(req Request, lang string) string {
 	hosts := b.Config.Hosts
 	if req.Platform != PlatformConsole {
-		hosts = b.Config.Visible(config.AccessRequest{Platform: req.Platform, UserID: req.UserID, Roles: req.Roles, ChannelID: req.ChannelID})
+		hosts = b.Config.Visible(req.Access())
 	}
 	if len(hosts) == 0 {
 		return map[bool]string{true: "你没有可以诊断的主机。", false: "There are no hosts you may diagnose."}[lang == "zh"]

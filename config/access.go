@@ -19,6 +19,9 @@ type AccessRequest struct {
 	UserID    string   // Slack U…/W…, Discord user snowflake
 	Roles     []string // Slack user group ids (S…), Discord role ids
 	ChannelID string   // where the request was made
+	// ParentChannelID is the channel a thread belongs to ("" otherwise):
+	// a rule listing the channel covers its threads.
+	ParentChannelID string
 }
 
 // Allowed reports whether req may act on host. Deny by default: some rule
@@ -82,7 +85,7 @@ func (r AccessRule) matchesRequester(req AccessRequest) bool {
 	}
 	// An empty id is "unknown", never a match.
 	has := func(list []string, id string) bool { return id != "" && slices.Contains(list, id) }
-	if has(users, req.UserID) || has(channels, req.ChannelID) {
+	if has(users, req.UserID) || has(channels, req.ChannelID) || has(channels, req.ParentChannelID) {
 		return true
 	}
 	return slices.ContainsFunc(req.Roles, func(id string) bool { return has(groups, id) })

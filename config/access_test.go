@@ -46,6 +46,8 @@ func TestAllowed(t *testing.T) {
 		{"channel rule by glob", slack("UBOB", "COPS"), host("web-01"), true},
 		{"channel rule, another host", slack("UBOB", "COPS"), host("db-01"), false},
 		{"discord channel rule", discord("444444444444444444", "333333333333333333"), host("web-02"), true},
+		{"thread of a listed channel", AccessRequest{Platform: PlatformDiscord, UserID: "444444444444444444", ChannelID: "555", ParentChannelID: "333333333333333333"}, host("web-02"), true},
+		{"thread of another channel", AccessRequest{Platform: PlatformDiscord, UserID: "444444444444444444", ChannelID: "555", ParentChannelID: "666"}, host("web-02"), false},
 		{"group rule by label", slack("UCAROL", "CRANDOM", "SOTHER", "SDBAS"), host("db-01"), true},
 		{"group rule, another host", slack("UCAROL", "CRANDOM", "SDBAS"), host("web-01"), false},
 		{"discord role rule", discord("444444444444444444", "999", "222222222222222222"), host("db-01"), true},

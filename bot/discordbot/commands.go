@@ -157,7 +157,8 @@ func (a *Adapter) respond(i *discordgo.Interaction) (*initialResponse, *job) {
 		return privateMessage(problem), nil
 	}
 	user, roles := requester(i)
-	req := bot.Request{Platform: bot.PlatformDiscord, UserID: user, ChannelID: i.ChannelID, Roles: roles, Text: text}
+	req := bot.Request{Platform: bot.PlatformDiscord, UserID: user, ChannelID: i.ChannelID, Roles: roles, Text: text,
+		ParentChannelID: a.threadParent(a.ctx, i.GuildID, i.ChannelID)}
 	replier := &interactionReplier{a: a, i: i}
 	j := &job{req: req, lang: lang, out: replier, label: host}
 	resp := &initialResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
@@ -178,17 +179,13 @@ func (a *Adapter) refused(req bot.Request, host string) bool {
 	if err != nil {
 		return true
 	}
-	ar := accessRequest(req)
+	ar := req.Access()
 	for _, h := range hosts {
 		if !a.cfg.Allowed(ar, h) {
 			return true
 		}
 	}
 	return false
-}
-
-func accessRequest(req bot.Request) config.AccessRequest {
-	return config.AccessRequest{Platform: req.Platform, UserID: req.UserID, Roles: req.Roles, ChannelID: req.ChannelID}
 }
 
 // requester is who sent i, by ids: a member in a guild, a user in a DM.
@@ -274,7 +271,8 @@ func (a *Adapter) autocomplete(i *discordgo.Interaction) []*discordgo.Applicatio
 		return choices
 	}
 	user, roles := requester(i)
-	ar := accessRequest(bot.Request{Platform: bot.PlatformDiscord, UserID: user, Roles: roles, ChannelID: i.ChannelID})
+	ar := bot.Request{Platform: bot.PlatformDiscord, UserID: user, Roles: roles, ChannelID: i.ChannelID,
+		ParentChannelID: a.threadParent(a.ctx, i.GuildID, i.ChannelID)}.Access()
 	visible := a.cfg.Visible(ar)
 	typed = strings.ToLower(strings.TrimSpace(typed))
 	var first, then []string

@@ -67,8 +67,11 @@ type Adapter struct {
 
 	botUser atomic.Value // string: the bot's user id, from READY
 	seen    recent       // interactions and messages already handled
-	semOnce sync.Once
-	sem     chan struct{}
+
+	parentsMu sync.Mutex
+	parents   map[string]string // thread id → parent channel id ("" = not a thread)
+	semOnce   sync.Once
+	sem       chan struct{}
 
 	// ctx ends when Run's context does; every request's context derives from it.
 	ctx    context.Context
@@ -304,7 +307,8 @@ func (a *Adapter) onMessage(m *discordgo.Message) {
 		roles = m.Member.Roles
 	}
 	text := strings.TrimSpace(stripMention(m.Content, me))
-	req := bot.Request{Platform: bot.PlatformDiscord, UserID: m.Author.ID, ChannelID: m.ChannelID, Roles: roles, Text: text}
+	req := bot.Request{Platform: bot.PlatformDiscord, UserID: m.Author.ID, ChannelID: m.ChannelID, Roles: roles, Text: text,
+		ParentChannelID: a.threadParent(a.ctx, m.GuildID, m.ChannelID)}
 	// "badgateway is typing…" is the acknowledgement; a status message follows
 	// only for answers that take a while, such as a diagnosis.
 	ctx, cancel := context.WithTimeout(a.ctx, 3*time.Second)

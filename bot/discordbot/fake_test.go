@@ -34,6 +34,7 @@ type fakeDiscord struct {
 	apps         map[string]*fakeApp         // by application id
 	byAuth       map[string]*fakeApp         // by "Bot <token>"
 	interactions map[string]*fakeInteraction // by interaction token
+	threads      map[string]string           // thread channel id → parent channel id
 }
 
 type fakeApp struct {
@@ -138,7 +139,7 @@ func (m wireMsg) text() string {
 }
 
 func newFakeDiscord() *fakeDiscord {
-	f := &fakeDiscord{apps: map[string]*fakeApp{}, byAuth: map[string]*fakeApp{}, interactions: map[string]*fakeInteraction{}}
+	f := &fakeDiscord{apps: map[string]*fakeApp{}, byAuth: map[string]*fakeApp{}, interactions: map[string]*fakeInteraction{}, threads: map[string]string{}}
 	f.ids.Store(100000000000000000)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v9/gateway", f.gatewayURL)
@@ -149,6 +150,7 @@ func newFakeDiscord() *fakeDiscord {
 	mux.HandleFunc("PATCH /api/v9/webhooks/{app}/{token}/messages/{msg}", f.webhook("edit"))
 	mux.HandleFunc("DELETE /api/v9/webhooks/{app}/{token}/messages/{msg}", f.webhook("delete"))
 	mux.HandleFunc("POST /api/v9/webhooks/{app}/{token}", f.webhook("followup"))
+	mux.HandleFunc("GET /api/v9/channels/{ch}", f.getChannel)
 	mux.HandleFunc("POST /api/v9/channels/{ch}/messages", f.channel("send"))
 	mux.HandleFunc("PATCH /api/v9/channels/{ch}/messages/{msg}", f.channel("medit"))
 	mux.HandleFunc("DELETE /api/v9/channels/{ch}/messages/{msg}", f.channel("mdelete"))
@@ -375,6 +377,34 @@ func (f *fakeDiscord) webhook(route string) http.HandlerFunc {
 			writeMessage(w, f.newID(), "777777777777777777")
 		}
 	}
+}
+
+// addThread makes id a public thread (type 11) in parent.
+func (f *fakeDiscord) addThread(id, parent string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.threads[id] = parent
+}
+
+// getChannel answers GET /channels/{id}: a thread added with addThread, else
+// a text channel of the tests' guild, as Discord shapes them.
+func (f *fakeDiscord) getChannel(w http.ResponseWriter, r *http.Request) {
+	a := f.authed(w, r)
+	if a == nil {
+		return
+	}
+	id := r.PathValue("ch")
+	a.record(call{Route: "channel", Channel: id, Status: 200})
+	f.mu.Lock()
+	parent, thread := f.threads[id]
+	f.mu.Unlock()
+	ch := map[string]any{"id": id, "type": 0, "guild_id": "555555555555555555", "name": "chan" + id}
+	if thread {
+		ch["type"], ch["parent_id"] = 11, parent
+		ch["thread_metadata"] = map[string]any{"archived": false, "auto_archive_duration": 1440}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(ch)
 }
 
 func (f *fakeDiscord) channel(route string) http.HandlerFunc {

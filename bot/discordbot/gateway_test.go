@@ -317,6 +317,37 @@ func TestGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("a thread inherits its channel's rules", func(t *testing.T) {
+		const inFleet, inOps = "450000000000000001", "450000000000000002"
+		fake.addThread(inFleet, chanFleet)
+		fake.addThread(inOps, chanOps)
+		for i := range 2 { // the second time from the cache
+			fi := e.command(bob, nil, inFleet, "en-US", map[string]string{"host": "fleet-001"})
+			calls := e.app.waitFor(t, "the answer", func(cs []call) bool {
+				return slices.ContainsFunc(callsFor(cs, fi.token), func(c call) bool { return c.Route == "edit" && len(c.Msg.Embeds) > 0 })
+			})
+			if mine := callsFor(calls, fi.token); mine[0].Type != 5 || mine[0].Msg.Flags&64 != 0 {
+				t.Errorf("run %d: bob in a thread of the fleet channel: want a public deferral:\n%s", i, dump(mine))
+			}
+		}
+		lookups := 0
+		for _, c := range e.app.snapshot() {
+			if c.Route == "channel" && c.Channel == inFleet {
+				lookups++
+			}
+		}
+		if lookups != 1 {
+			t.Errorf("%d lookups of the thread, want 1 (then cached)", lookups)
+		}
+		fi := e.command(bob, nil, inOps, "en-US", map[string]string{"host": "fleet-001"})
+		calls := e.app.waitFor(t, "the refusal", func(cs []call) bool {
+			return slices.ContainsFunc(callsFor(cs, fi.token), func(c call) bool { return c.Route == "edit" })
+		})
+		if mine := callsFor(calls, fi.token); mine[0].Msg.Flags&64 == 0 || !strings.Contains(mine[len(mine)-1].Msg.content(), "You may not diagnose fleet-001") {
+			t.Errorf("bob in a thread of the ops channel must be refused privately:\n%s", dump(mine))
+		}
+	})
+
 	t.Run("forty hosts fit Discord's limits across a few messages", func(t *testing.T) {
 		fi := e.command(bob, nil, chanFleet, "en-US", map[string]string{"host": "@fleet"})
 		var mine []call

@@ -57,6 +57,7 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not an interaction", http.StatusBadRequest)
 		return
 	}
+	a.noteInteractionChannel(body)
 	var resp *initialResponse
 	var j *job
 	if i.Type == discordgo.InteractionPing || a.seen.add("interaction:"+i.ID) {

@@ -25,7 +25,7 @@ func TestHTTPInteractions(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, otherKey, _ := ed25519.GenerateKey(nil)
-	e := newEnv(t, envOptions{publicKey: hex.EncodeToString(pub)})
+	e := newEnv(t, envOptions{publicKey: hex.EncodeToString(pub), fleet: 1})
 	srv := httptest.NewServer(e.a.Handler())
 	defer srv.Close()
 
@@ -135,6 +135,24 @@ func TestHTTPInteractions(t *testing.T) {
 		})
 		if got := callsFor(calls, fi.token); !strings.Contains(got[len(got)-1].Msg.content(), "You may not diagnose localhost") {
 			t.Errorf("refusal:\n%s", dump(got))
+		}
+	})
+
+	t.Run("a thread's rules come from the channel sent with the interaction", func(t *testing.T) {
+		const thread = "450000000000000009"
+		fi, payload := e.app.interact(2, bob, nil, thread, "en-US", commandData(map[string]string{"host": "fleet-001"}, ""))
+		payload["channel"] = map[string]any{"id": thread, "type": 11, "parent_id": chanFleet, "guild_id": "555555555555555555"}
+		body, _ := json.Marshal(payload)
+		status, resp := post(body, priv, time.Now())
+		if status != 200 || resp["type"] != 5.0 || resp["data"] != nil {
+			t.Fatalf("got %d %v, want a public deferral: the thread is in the fleet channel", status, resp)
+		}
+		fi.markAcked(5, 0)
+		calls := e.app.waitFor(t, "the answer", func(cs []call) bool {
+			return slices.ContainsFunc(callsFor(cs, fi.token), func(c call) bool { return c.Route == "edit" && len(c.Msg.Embeds) > 0 })
+		})
+		if slices.ContainsFunc(calls, func(c call) bool { return c.Route == "channel" && c.Channel == thread }) {
+			t.Error("looked the thread up although the interaction said where it is")
 		}
 	})
 
