@@ -70,6 +70,9 @@ type Adapter struct {
 
 	parentsMu sync.Mutex
 	parents   map[string]string // thread id → parent channel id ("" = not a thread)
+
+	files       *http.Client    // fetches attachments: no token, no redirects
+	attachHosts map[string]bool // hosts attachments may come from
 	semOnce   sync.Once
 	sem       chan struct{}
 
@@ -143,6 +146,8 @@ func New(cfg *config.Config, b *bot.Bot, log *slog.Logger) (*Adapter, error) {
 		s.Client.Transport = &rewrite{from: discordgo.EndpointAPI, to: to, next: http.DefaultTransport}
 	}
 	a.session = s
+	a.files = &http.Client{Timeout: attachmentTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	a.attachHosts = attachmentHosts(d.APIURL)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	s.AddHandler(a.onReady)
 	s.AddHandler(a.onConnect)
@@ -307,8 +312,7 @@ func (a *Adapter) onMessage(m *discordgo.Message) {
 		roles = m.Member.Roles
 	}
 	text := strings.TrimSpace(stripMention(m.Content, me))
-	req := bot.Request{Platform: bot.PlatformDiscord, UserID: m.Author.ID, ChannelID: m.ChannelID, Roles: roles, Text: text,
-		ParentChannelID: a.threadParent(a.ctx, m.GuildID, m.ChannelID)}
+	lang := knowledge.DetectLang(text)
 	// "badgateway is typing…" is the acknowledgement; a status message follows
 	// only for answers that take a while, such as a diagnosis.
 	ctx, cancel := context.WithTimeout(a.ctx, 3*time.Second)
@@ -316,10 +320,19 @@ func (a *Adapter) onMessage(m *discordgo.Message) {
 		a.log.Debug("typing indicator", "err", a.safeErr(err))
 	}
 	cancel()
+	// A long paste arrives as message.txt: its lines are part of the message.
+	if att := a.attachedText(a.ctx, m); att != "" {
+		if text == "" {
+			lang = knowledge.DetectLang(att)
+		}
+		text = strings.TrimSpace(text + att)
+	}
+	req := bot.Request{Platform: bot.PlatformDiscord, UserID: m.Author.ID, ChannelID: m.ChannelID, Roles: roles, Text: text,
+		ParentChannelID: a.threadParent(a.ctx, m.GuildID, m.ChannelID)}
 	a.start(&job{
 		req:  req,
-		lang: knowledge.DetectLang(text),
-		out:  &channelReplier{a: a, channelID: m.ChannelID, guildID: m.GuildID, messageID: m.ID, userID: m.Author.ID, lang: knowledge.DetectLang(text)},
+		lang: lang,
+		out:  &channelReplier{a: a, channelID: m.ChannelID, guildID: m.GuildID, messageID: m.ID, userID: m.Author.ID, lang: lang},
 		lazy: true,
 	})
 }

@@ -35,6 +35,8 @@ type fakeDiscord struct {
 	byAuth       map[string]*fakeApp         // by "Bot <token>"
 	interactions map[string]*fakeInteraction // by interaction token
 	threads      map[string]string           // thread channel id → parent channel id
+	files        map[string][]byte           // attachments on the "CDN", by path
+	fileGets     []string                    // Range header of each attachment download
 }
 
 type fakeApp struct {
@@ -139,7 +141,7 @@ func (m wireMsg) text() string {
 }
 
 func newFakeDiscord() *fakeDiscord {
-	f := &fakeDiscord{apps: map[string]*fakeApp{}, byAuth: map[string]*fakeApp{}, interactions: map[string]*fakeInteraction{}, threads: map[string]string{}}
+	f := &fakeDiscord{apps: map[string]*fakeApp{}, byAuth: map[string]*fakeApp{}, interactions: map[string]*fakeInteraction{}, threads: map[string]string{}, files: map[string][]byte{}}
 	f.ids.Store(100000000000000000)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v9/gateway", f.gatewayURL)
@@ -151,6 +153,7 @@ func newFakeDiscord() *fakeDiscord {
 	mux.HandleFunc("DELETE /api/v9/webhooks/{app}/{token}/messages/{msg}", f.webhook("delete"))
 	mux.HandleFunc("POST /api/v9/webhooks/{app}/{token}", f.webhook("followup"))
 	mux.HandleFunc("GET /api/v9/channels/{ch}", f.getChannel)
+	mux.HandleFunc("GET /attachments/", f.getFile)
 	mux.HandleFunc("POST /api/v9/channels/{ch}/messages", f.channel("send"))
 	mux.HandleFunc("PATCH /api/v9/channels/{ch}/messages/{msg}", f.channel("medit"))
 	mux.HandleFunc("DELETE /api/v9/channels/{ch}/messages/{msg}", f.channel("mdelete"))
@@ -377,6 +380,37 @@ func (f *fakeDiscord) webhook(route string) http.HandlerFunc {
 			writeMessage(w, f.newID(), "777777777777777777")
 		}
 	}
+}
+
+// attach stores a file on the fake CDN and returns the attachment object
+// a message carries for it.
+func (f *fakeDiscord) attach(name, contentType string, data []byte) map[string]any {
+	id := f.newID()
+	p := "/attachments/" + id + "/" + name
+	f.mu.Lock()
+	f.files[p] = data
+	f.mu.Unlock()
+	return map[string]any{"id": id, "filename": name, "size": len(data), "url": f.srv.URL + p, "proxy_url": f.srv.URL + p, "content_type": contentType}
+}
+
+// getFile serves an attachment as the CDN does: no authorisation, and a
+// suffix Range ("bytes=-N") answered 206 with the last N bytes.
+func (f *fakeDiscord) getFile(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	data, ok := f.files[r.URL.Path]
+	f.fileGets = append(f.fileGets, r.Header.Get("Range"))
+	f.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if n, err := strconv.Atoi(strings.TrimPrefix(r.Header.Get("Range"), "bytes=-")); err == nil && n > 0 && n < len(data) {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", len(data)-n, len(data)-1, len(data)))
+		w.WriteHeader(http.StatusPartialContent)
+		_, _ = w.Write(data[len(data)-n:])
+		return
+	}
+	_, _ = w.Write(data)
 }
 
 // addThread makes id a public thread (type 11) in parent.

@@ -229,6 +229,34 @@ func TestGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("a long paste sent as message.txt is read", func(t *testing.T) {
+		paste := fake.attach("message.txt", "text/plain; charset=utf-8", []byte(strings.Repeat(refusedLine+"\n", 40)))
+		photo := fake.attach("screenshot.png", "image/png", []byte("\x89PNG"))
+		elsewhere := map[string]any{"id": "1", "filename": "evil.txt", "size": 10, "url": "http://127.0.0.2:9/evil.txt", "content_type": "text/plain"}
+		mid := e.messageWith("", alice, false, chanOps, e.mention(), true, []map[string]any{photo, elsewhere, paste})
+		calls := e.app.waitFor(t, "the reply", func(cs []call) bool { return len(repliesTo(cs, mid)) > 0 })
+		if text := repliesTo(calls, mid)[0].Msg.text(); !strings.Contains(text, "upstream_down") || !strings.Contains(text, "×40") {
+			t.Errorf("the paste was not explained:\n%s", text)
+		}
+		if !strings.Contains(e.logs.String(), "not on Discord's CDN") {
+			t.Errorf("an attachment on another host should be refused and logged:\n%s", e.logs.String())
+		}
+
+		// A log bigger than the limit: its newest lines are read.
+		big := []byte(strings.Repeat("2026/11/25 09:00:00 [notice] 1#1: signal process started\n", maxAttachmentBytes/56+1000) + refusedLine + "\n")
+		mid = e.messageWith("", alice, false, chanOps, e.mention(), true, []map[string]any{fake.attach("error.log", "", big)})
+		calls = e.app.waitFor(t, "the reply", func(cs []call) bool { return len(repliesTo(cs, mid)) > 0 })
+		if text := repliesTo(calls, mid)[0].Msg.text(); !strings.Contains(text, "upstream_down") {
+			t.Errorf("the tail of the big log was not explained:\n%s", text)
+		}
+		fake.mu.Lock()
+		ranges := slices.Clone(fake.fileGets)
+		fake.mu.Unlock()
+		if !slices.Contains(ranges, fmt.Sprintf("bytes=-%d", maxAttachmentBytes)) {
+			t.Errorf("downloads %q: the big log should be asked for its tail", ranges)
+		}
+	})
+
 	t.Run("a question in Chinese is answered in Chinese", func(t *testing.T) {
 		mid := e.message("", alice, false, chanZh, e.mention()+" max_children 是什么意思", true)
 		calls := e.app.waitFor(t, "the reply", func(cs []call) bool { return len(repliesTo(cs, mid)) > 0 })

@@ -256,12 +256,19 @@ func commandData(opts map[string]string, focused string) map[string]any {
 // or a DM when channel starts with "dm"); id "" makes a new message.
 func (e *env) message(id, user string, bot bool, channel, content string, mentionBot bool) string {
 	e.t.Helper()
+	return e.messageWith(id, user, bot, channel, content, mentionBot, nil)
+}
+
+// messageWith is message with attachments (maps as Discord sends them).
+func (e *env) messageWith(id, user string, bot bool, channel, content string, mentionBot bool, attachments []map[string]any) string {
+	e.t.Helper()
 	if id == "" {
 		id = fake.newID()
 	}
 	m := map[string]any{
 		"id": id, "channel_id": channel, "type": 0, "content": content, "timestamp": time.Now().UTC().Format(time.RFC3339),
 		"author": map[string]any{"id": user, "username": "user" + user, "bot": bot}, "mentions": []any{},
+		"attachments": attachments,
 	}
 	if !strings.HasPrefix(channel, "dm") {
 		m["guild_id"] = "555555555555555555"
