@@ -73,8 +73,8 @@ type Adapter struct {
 
 	files       *http.Client    // fetches attachments: no token, no redirects
 	attachHosts map[string]bool // hosts attachments may come from
-	semOnce   sync.Once
-	sem       chan struct{}
+	semOnce     sync.Once
+	sem         chan struct{}
 
 	// ctx ends when Run's context does; every request's context derives from it.
 	ctx    context.Context

@@ -8,7 +8,8 @@
 //
 // The Slack app it expects:
 //
-//   - Bot token scopes: chat:write, commands, app_mentions:read, im:history;
+//   - Bot token scopes: chat:write, commands, app_mentions:read, im:history,
+//     files:read (snippets and shared logs are read as pasted lines);
 //     usergroups:read when an access rule lists slack_groups; chat:write.public
 //     is optional (without it, slash commands in channels the bot has not
 //     joined are answered through their response_url).

@@ -69,11 +69,24 @@ type fakeSlack struct {
 	// groups is usergroups.list's answer: group id → member ids.
 	groups map[string][]string
 	ts     atomic.Int64
+	files  map[string][]byte // url_private_download paths → content
+}
+
+// share stores a file as Slack would and returns it as a message carries it.
+func (f *fakeSlack) share(name, mimetype, filetype string, data []byte) map[string]any {
+	id := fmt.Sprintf("F%06d", f.ts.Add(1))
+	p := "/files-pri/T0TEAM-" + id + "/download/" + name
+	f.mu.Lock()
+	f.files[p] = data
+	f.mu.Unlock()
+	u := strings.TrimSuffix(f.GetAPIURL(), "/") + p
+	return map[string]any{"id": id, "name": name, "mimetype": mimetype, "filetype": filetype, "size": len(data),
+		"url_private": u, "url_private_download": u}
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{fail: map[string]string{}}
+	f := &fakeSlack{fail: map[string]string{}, files: map[string][]byte{}}
 	record := func(method string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			_ = r.ParseForm()
@@ -105,6 +118,20 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 		c.Handle("/auth.test", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"ok":true,"user_id":%q,"bot_id":%q,"team_id":"T0TEAM","user":"badgateway"}`, botUserID, botBotID)
+		})
+		// Shared files need the bot token, as on files.slack.com.
+		c.Handle("/files-pri/", func(w http.ResponseWriter, r *http.Request) {
+			f.mu.Lock()
+			data, ok := f.files[r.URL.Path]
+			f.mu.Unlock()
+			switch {
+			case r.Header.Get("Authorization") != "Bearer "+botToken:
+				http.Error(w, "not authorised", http.StatusForbidden)
+			case !ok:
+				http.NotFound(w, r)
+			default:
+				_, _ = w.Write(data)
+			}
 		})
 		for _, m := range []string{"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.delete", "usergroups.list"} {
 			c.Handle("/"+m, record(m))

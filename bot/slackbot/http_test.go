@@ -296,3 +296,38 @@ func TestHTTPEvents(t *testing.T) {
 		t.Errorf("badly signed event: status %d, want 401", resp.StatusCode)
 	}
 }
+
+// A snippet shared in a DM (message subtype file_share) is read with the bot
+// token and explained; a picture beside it is not fetched.
+func TestHTTPSharedSnippetIsRead(t *testing.T) {
+	f := newFakeSlack(t)
+	h := newHarness(t, f.GetAPIURL(), false, "")
+	h.run(t)
+	srv := httptest.NewServer(h.a.Handler())
+	defer srv.Close()
+
+	snippet := f.share("nginx-error.log", "text/plain", "text", []byte(strings.Repeat(refusedLine+"\n", 12)))
+	picture := f.share("graph.png", "image/png", "png", []byte("\x89PNG"))
+	ev := dm(map[string]any{"subtype": "file_share", "text": "", "ts": "1700000500.000100", "files": []any{picture, snippet}})
+	resp := postEvent(t, srv.URL, ev, "")
+	resp.Body.Close()
+	final := finalOf(t, f, "chat.postMessage", "chat.update")
+	if all := final.all(); !strings.Contains(all, "upstream_down") || !strings.Contains(all, "×12") {
+		t.Errorf("the snippet was not explained:\n%s", all)
+	}
+}
+
+func TestTailBuffer(t *testing.T) {
+	tb := &tailBuffer{max: 10}
+	for _, p := range []string{"line1\n", "line2\n", "line3\n", "line4\n"} {
+		_, _ = tb.Write([]byte(p))
+	}
+	if got := string(tb.bytes()); got != "line4\n" {
+		t.Errorf("tail %q, want the last whole line", got)
+	}
+	small := &tailBuffer{max: 100}
+	_, _ = small.Write([]byte("a\nb\n"))
+	if got := string(small.bytes()); got != "a\nb\n" {
+		t.Errorf("uncut %q", got)
+	}
+}

@@ -215,6 +215,7 @@ type origin struct {
 	threadTS    string // answer in this thread; "" for the channel itself
 	responseURL string // slash commands and buttons: a way to answer where the bot is not a member
 	text        string // the bot.Request text
+	files       []slack.File
 }
 
 // start runs a request in the background; the caller has already acknowledged it.
@@ -266,7 +267,12 @@ func (a *Adapter) serve(o origin) {
 	ctx, cancel := context.WithTimeout(a.base, a.jobTimeout)
 	defer cancel()
 	started := time.Now()
-	req := bot.Request{Platform: bot.PlatformSlack, UserID: o.userID, ChannelID: o.channelID, Roles: a.roles(ctx, o.userID), Text: o.text}
+	text := o.text
+	if len(o.files) > 0 {
+		// A snippet or a shared log: its lines are part of the message.
+		text = strings.TrimSpace(text + a.fileText(ctx, o.files))
+	}
+	req := bot.Request{Platform: bot.PlatformSlack, UserID: o.userID, ChannelID: o.channelID, Roles: a.roles(ctx, o.userID), Text: text}
 	lv := a.newLive(ctx, o)
 	defer lv.finish() // after a panic too, or its goroutine would wait for ever
 	reply := a.bot.Handle(ctx, req, lv.progress)

@@ -151,20 +151,25 @@ func (a *Adapter) onEvent(data any) {
 			return
 		}
 		o := origin{src: fromMention, userID: e.User, channelID: e.Channel, text: plainText(e.Text, me),
-			threadTS: cmp.Or(e.ThreadTimeStamp, e.TimeStamp)}
+			threadTS: cmp.Or(e.ThreadTimeStamp, e.TimeStamp), files: e.Files}
 		if strings.HasPrefix(e.Channel, "D") {
 			o.src, o.threadTS = fromDM, e.ThreadTimeStamp
 		}
 		a.start(o)
 	case *slackevents.MessageEvent:
-		// Channel messages reach the bot as app_mention; only DMs are read here.
-		if e.ChannelType != "im" || e.SubType != "" || e.BotID != "" || e.User == "" || e.User == me {
+		// Channel messages reach the bot as app_mention; only DMs are read
+		// here: plain messages, and messages sharing a file (a snippet).
+		if e.ChannelType != "im" || (e.SubType != "" && e.SubType != "file_share") || e.BotID != "" || e.User == "" || e.User == me {
 			return
 		}
 		if !a.seen.first(e.Channel + "/" + e.TimeStamp) {
 			return
 		}
-		a.start(origin{src: fromDM, userID: e.User, channelID: e.Channel, threadTS: e.ThreadTimeStamp, text: plainText(e.Text, me)})
+		var files []slack.File
+		if e.Message != nil {
+			files = e.Message.Files
+		}
+		a.start(origin{src: fromDM, userID: e.User, channelID: e.Channel, threadTS: e.ThreadTimeStamp, text: plainText(e.Text, me), files: files})
 	}
 }
 
