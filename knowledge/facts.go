@@ -15,6 +15,8 @@ type NginxConfig struct {
 	Messages []string `json:"messages,omitempty"`
 	// Files lists every "# configuration file X:" section, in dump order.
 	Files []string `json:"files"`
+	// InContainer: the running nginx is in a container, whose files these are not.
+	InContainer bool `json:"in_container,omitempty"`
 
 	User               string `json:"user,omitempty"`
 	WorkerProcesses    string `json:"worker_processes,omitempty"`

@@ -65,8 +65,10 @@ func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledg
 	d := col.Diagnosis(knowledge.Options{Target: rep.Target, Lang: o.Lang, Now: now, BaoTa: layout == "baota"})
 	d.Layout = layout
 	d.Facts = rep.Facts()
-	if note := notRootNote(rep, o.Lang); note != "" {
-		d.Notes = append(d.Notes, note)
+	for _, note := range []string{notRootNote(rep, o.Lang), containerNote(rep, o.Lang)} {
+		if note != "" {
+			d.Notes = append(d.Notes, note)
+		}
 	}
 	for _, s := range rep.Steps {
 		sr := knowledge.StepReport{ID: s.ID, ExitCode: s.ExitCode, DurationMS: s.Duration.Milliseconds(), Error: s.Error}
@@ -110,6 +112,30 @@ func notRootNote(rep *Report, lang string) string {
 		note += " Refused in: " + strings.Join(denied, ", ") + "."
 	}
 	return note + " For a full diagnosis log in as root, or set `sudo: true` for this host with a passwordless sudo rule."
+}
+
+// containerNote says where nginx's configuration is when nginx runs in a
+// container: only its logs were read (docker logs).
+func containerNote(rep *Report, lang string) string {
+	s := rep.Step("nginx_config")
+	if s == nil {
+		return ""
+	}
+	if c, ok := s.Facts.(knowledge.NginxConfig); !ok || !c.InContainer {
+		return ""
+	}
+	name := "NGINX"
+	if d := rep.Step("docker"); d != nil {
+		if cs, ok := d.Facts.([]knowledge.Container); ok {
+			if names := nginxContainers(cs); len(names) > 0 {
+				name = names[0]
+			}
+		}
+	}
+	if lang == "zh" {
+		return fmt.Sprintf("nginx 运行在容器中：已通过 docker logs 读取它的日志，但它的配置在容器内（`docker exec %s nginx -T`），这里没有检查。", name)
+	}
+	return fmt.Sprintf("nginx runs in a container: its logs were read with docker logs, but its configuration is inside the container (`docker exec %s nginx -T`) and was not checked.", name)
 }
 
 func orDefault(s, def string) string {

@@ -18,6 +18,7 @@ func init() {
 	funcs["quote"] = func(v any) string { return remote.Quote(fmt.Sprint(v)) }
 	funcs["quoteEach"] = quoteEach
 	funcs["nginxMaster"] = nginxMaster
+	funcs["nginxMasters"] = nginxMasters
 	funcs["fpmMasterConfs"] = fpmMasterConfs
 	funcs["masterPIDs"] = masterPIDs
 	funcs["errorLogs"] = errorLogs
@@ -89,12 +90,21 @@ type NginxMaster struct {
 // nginxMaster finds the running master: a panel's nginx is not on PATH and may use
 // another config, so the binary and -c come from its command line.
 func nginxMaster(procs []knowledge.Process) *NginxMaster {
+	if ms := nginxMasters(procs); len(ms) > 0 {
+		return &ms[0]
+	}
+	return nil
+}
+
+// nginxMasters are all the masters ps shows, containers' included.
+func nginxMasters(procs []knowledge.Process) []NginxMaster {
+	var out []NginxMaster
 	for _, p := range procs {
 		rest, ok := strings.CutPrefix(p.Args, "nginx: master process ")
 		if !ok {
 			continue
 		}
-		m := &NginxMaster{PID: p.PID}
+		m := NginxMaster{PID: p.PID}
 		words := strings.Fields(rest)
 		if len(words) > 0 && strings.HasPrefix(words[0], "/") {
 			m.Binary = words[0]
@@ -107,9 +117,9 @@ func nginxMaster(procs []knowledge.Process) *NginxMaster {
 				m.Prefix = words[i+1]
 			}
 		}
-		return m
+		out = append(out, m)
 	}
-	return nil
+	return out
 }
 
 // fpmMasterConfs lists the config files of running php-fpm masters

@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"sort"
@@ -9,6 +10,10 @@ import (
 
 	"github.com/badgateway/badgateway/knowledge"
 )
+
+// ContainedMark starts the nginx_config step's output when the only running
+// nginx masters are in containers (another mount namespace).
+const ContainedMark = "# badgateway: nginx runs in a container"
 
 // ParseNginxT reads the output of
 //
@@ -30,6 +35,10 @@ func ParseNginxT(out []byte) (knowledge.NginxConfig, error) {
 	secs := splitNginxDump(out, &cfg)
 	if len(secs) == 0 {
 		switch {
+		case bytes.HasPrefix(bytes.TrimSpace(out), []byte(ContainedMark)):
+			// The playbook found nginx only in containers: nothing of this host's to read.
+			cfg.InContainer = true
+			return cfg, nil
 		case cfg.TestResult == "failed":
 			// nginx refused the configuration and dumped nothing: Messages say why.
 		case len(cfg.Messages) > 0:

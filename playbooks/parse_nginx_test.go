@@ -545,3 +545,30 @@ func FuzzParseNginxT(f *testing.F) {
 		}
 	})
 }
+
+// With nginx only in containers, the step says so instead of dumping the
+// host's idle files: no error, and nothing for the host rules to misread.
+func TestParseNginxTContained(t *testing.T) {
+	cfg, err := ParseNginxT([]byte(ContainedMark + " (pid 4242): its configuration is inside it\n"))
+	if err != nil || !cfg.InContainer || len(cfg.Servers) != 0 {
+		t.Fatalf("cfg %+v, err %v", cfg, err)
+	}
+	if _, err := ParseNginxT([]byte("# badgateway: something else\n")); err == nil {
+		t.Error("any other comment is still not nginx -T output")
+	}
+}
+
+func TestNginxMasters(t *testing.T) {
+	procs := []knowledge.Process{
+		{PID: 10, Args: "nginx: master process /usr/sbin/nginx -g daemon off;"},
+		{PID: 11, Args: "nginx: worker process"},
+		{PID: 20, Args: "nginx: master process /www/server/nginx/sbin/nginx -c /www/server/nginx/conf/nginx.conf"},
+	}
+	ms := nginxMasters(procs)
+	if len(ms) != 2 || ms[0].PID != 10 || ms[0].Binary != "/usr/sbin/nginx" || ms[1].Conf != "/www/server/nginx/conf/nginx.conf" {
+		t.Fatalf("masters %+v", ms)
+	}
+	if m := nginxMaster(procs); m == nil || m.PID != 10 {
+		t.Errorf("first master %+v", m)
+	}
+}

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs the Debian packages the tests drive for real
-# (sshd, nginx, php-fpm, iptables, sudo) when they are missing, so it passes on a fresh machine.
+# (sshd, nginx, php-fpm, iptables, sudo, docker) when they are missing, so it passes on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The packages are listed once, in scripts/packages.txt; install them when any
 # tool the suite drives is missing (.ci/run installs them unconditionally).
 missing=0
-for tool in /usr/sbin/sshd ssh-keygen /usr/sbin/nginx /usr/sbin/php-fpm8.2 iptables ip curl ss ps unshare nsenter sudo; do
+for tool in /usr/sbin/sshd ssh-keygen /usr/sbin/nginx /usr/sbin/php-fpm8.2 iptables ip curl ss ps unshare nsenter sudo dockerd; do
 	command -v "$tool" >/dev/null 2>&1 || [ -x "$tool" ] || missing=1
 done
 if [ "$missing" = 1 ]; then

@@ -45,6 +45,7 @@ type HostSpec struct {
 	FPMPool string
 	NoFPM   bool // do not start php-fpm
 	NoNginx bool // do not start nginx
+	Docker  bool // a private /var/lib/docker, for StartDocker
 	Backend *BackendSpec
 	// Files are written inside the host (path -> content) before any
 	// daemon starts, e.g. PHP pages or nginx includes.
@@ -280,6 +281,14 @@ func startHost(t testing.TB, spec HostSpec) (_ *Host, err error) {
 		h.binds = append(h.binds, "/www", "/etc/init.d")
 	}
 	h.binds = append(h.binds, stageAccounts(s, h, ids[0], ids[1])...)
+	if spec.Docker {
+		// The mount point must exist on the machine; the engine's data stays private.
+		if err := os.MkdirAll("/var/lib/docker", 0o711); err != nil {
+			return nil, err
+		}
+		s.mkdir("/var/lib/docker", 0o711, 0, 0)
+		h.binds = append(h.binds, "/var/lib/docker")
+	}
 	if s.err != nil {
 		return nil, fmt.Errorf("staging: %w", s.err)
 	}

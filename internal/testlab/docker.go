@@ -1,0 +1,166 @@
+package testlab
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Docker images StartDocker builds from this machine's files (no registry
+// is reachable here): Debian's nginx binary with its libraries, and
+// labbackend.
+const (
+	NginxImage   = "lab/nginx"
+	BackendImage = "lab/backend"
+)
+
+// RequireDocker skips the test when Debian's docker.io (dockerd) is not
+// installed, or fails it under CI.
+func RequireDocker(t testing.TB) {
+	t.Helper()
+	for _, p := range []string{"dockerd", "docker"} {
+		if _, err := exec.LookPath(p); err != nil {
+			msg := fmt.Sprintf("%s not found (%v); install with: apt-get install -y docker.io", p, err)
+			if os.Getenv("CI") != "" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+}
+
+// StartDocker runs a Docker engine inside the host, as a host with nginx
+// in containers has: its data under the host's private /var/lib/docker
+// (the vfs driver: no overlay mounts to leak), no iptables rules (the lab
+// has no NAT), and the socket at /run/docker.sock. It loads NginxImage and
+// BackendImage and removes every container when the test ends.
+func (h *Host) StartDocker() {
+	h.t.Helper()
+	RequireDocker(h.t)
+	// `ip netns exec` gave the host a fresh /sys without the cgroup
+	// hierarchies the engine needs: mount the machine's ones again.
+	if out, err := h.nsRun(30*time.Second, nil, "/bin/sh", "-c", cgroupMounts()); err != nil {
+		h.t.Fatalf("%s: mount cgroups: %v: %s", h.Name, err, out)
+	}
+	if out, err := h.nsRun(30*time.Second, nil, "/bin/sh", "-c",
+		"setsid -f dockerd --iptables=false --ip-masq=false --storage-driver=vfs --log-level=warn </dev/null >>/var/log/dockerd.log 2>&1"); err != nil {
+		h.t.Fatalf("%s: start dockerd: %v: %s", h.Name, err, out)
+	}
+	if err := h.waitFor("dockerd", 60*time.Second, func() (bool, error) {
+		if _, err := h.nsRun(10*time.Second, nil, "docker", "version"); err == nil {
+			return true, nil
+		}
+		if _, err := h.nsRun(10*time.Second, nil, "pgrep", "-x", "dockerd"); err != nil {
+			return false, fmt.Errorf("dockerd exited")
+		}
+		return false, nil
+	}); err != nil {
+		h.t.Fatalf("%s: %v\n/var/log/dockerd.log:\n%s", h.Name, err, tail(h.ReadFile("/var/log/dockerd.log"), 20))
+	}
+	h.t.Cleanup(func() {
+		// Containers first, so their cgroups go with them; then the engine.
+		// The cgroup hierarchies are the machine's: leave no empty docker group behind.
+		_, _ = h.Exec("ids=$(docker ps -aq); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null; pkill -TERM -x dockerd; " +
+			"rmdir /sys/fs/cgroup/*/docker 2>/dev/null; true")
+	})
+	h.importImage(NginxImage, []string{"/usr/sbin/nginx"}, map[string]string{
+		"/etc/nginx/mime.types": "", "/etc/passwd": "root:x:0:0::/root:/bin/sh\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\n",
+		"/etc/group": "root:x:0:\nwww-data:x:33:\n",
+	}, []string{"/var/log/nginx", "/var/lib/nginx", "/run", "/tmp"})
+	h.importImage(BackendImage, []string{h.Paths.BackendBin}, nil, []string{"/tmp"})
+}
+
+// cgroupMounts is a script mounting, under /sys/fs/cgroup, the cgroup
+// hierarchies the machine has there (v1 controllers or the v2 tree).
+func cgroupMounts() string {
+	b, _ := os.ReadFile("/proc/self/mounts")
+	var script []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[1], "/sys/fs/cgroup") {
+			continue
+		}
+		switch f[2] {
+		case "tmpfs":
+			if f[1] == "/sys/fs/cgroup" {
+				script = append(script, "mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup")
+			}
+		case "cgroup2":
+			script = append(script, fmt.Sprintf("mkdir -p %[1]s && mount -t cgroup2 cgroup2 %[1]s", shellQuote(f[1])))
+		case "cgroup":
+			var opts []string
+			for _, o := range strings.Split(f[3], ",") {
+				switch o {
+				case "rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec":
+				default:
+					opts = append(opts, o)
+				}
+			}
+			script = append(script, fmt.Sprintf("mkdir -p %[1]s && mount -t cgroup -o %[2]s cgroup %[1]s", shellQuote(f[1]), shellQuote(strings.Join(opts, ","))))
+		}
+	}
+	return "set -e\n" + strings.Join(script, "\n")
+}
+
+// importImage builds a root filesystem from binaries (with the libraries
+// ldd names), files ("" copies the machine's file) and empty dirs, inside
+// the host's /tmp, and imports it as image name.
+func (h *Host) importImage(name string, binaries []string, files map[string]string, dirs []string) {
+	h.t.Helper()
+	rel := "/tmp/image-" + strings.ReplaceAll(name, "/", "-")
+	root := h.stagedPath(rel)
+	if root == "" {
+		h.t.Fatalf("%s: /tmp is not private to the host", h.Name)
+	}
+	copyIn := func(src string) {
+		dst := filepath.Join(root, src)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			h.t.Fatal(err)
+		}
+		if err := copyFile(src, dst, 0o755); err != nil {
+			h.t.Fatalf("image %s: %v", name, err)
+		}
+	}
+	for _, bin := range binaries {
+		machine := bin
+		if staged := h.stagedPath(bin); staged != "" {
+			machine = staged // a path private to the host, such as labbackend's
+		}
+		dst := filepath.Join(root, bin)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			h.t.Fatal(err)
+		}
+		if err := copyFile(machine, dst, 0o755); err != nil {
+			h.t.Fatalf("image %s: %v", name, err)
+		}
+		out, _ := exec.Command("ldd", machine).Output() // a static binary has no libraries
+		for _, f := range strings.Fields(string(out)) {
+			if strings.HasPrefix(f, "/") {
+				copyIn(f)
+			}
+		}
+	}
+	for path, content := range files {
+		if content == "" {
+			copyIn(path)
+			continue
+		}
+		dst := filepath.Join(root, path)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			h.t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, []byte(content), 0o644); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.MustExec(fmt.Sprintf("tar -C %s -c . | docker import - %s >/dev/null && rm -rf %s", shellQuote(rel), shellQuote(name), shellQuote(rel)))
+}
