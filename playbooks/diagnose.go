@@ -26,9 +26,16 @@ func Diagnose(ctx context.Context, r remote.Runner, pb *Playbook, an *knowledge.
 	rep := Run(ctx, r, pb, Options{
 		OnEvent:        o.OnEvent,
 		DefaultTimeout: o.CommandTimeout,
-		Vars:           map[string]string{"site": o.Site},
+		Vars:           map[string]string{"site": o.Site, "since": dockerSince(o.Since)},
 	})
 	return FromReport(rep, an, o)
+}
+
+// dockerSince is how far back `docker logs` reads: the window and a margin
+// for clock skew, and never less than an hour (the window is applied later,
+// by the log's own timestamps).
+func dockerSince(window time.Duration) string {
+	return fmt.Sprintf("%ds", int64(max(time.Hour, window+5*time.Minute)/time.Second))
 }
 
 // FromReport builds the diagnosis of a finished run: log steps go through the

@@ -3,6 +3,7 @@ package playbooks
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/badgateway/badgateway/knowledge"
 )
@@ -34,5 +35,13 @@ func TestParseDockerPS(t *testing.T) {
 	}
 	if cs, err := ParseDockerPS(nil); err != nil || len(cs) != 0 {
 		t.Errorf("no docker: %v %v", cs, err)
+	}
+}
+
+func TestDockerSince(t *testing.T) {
+	for window, want := range map[time.Duration]string{0: "3600s", 15 * time.Minute: "3600s", 2 * time.Hour: "7500s"} {
+		if got := dockerSince(window); got != want {
+			t.Errorf("dockerSince(%v) = %s, want %s", window, got, want)
+		}
 	}
 }
