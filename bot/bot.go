@@ -136,7 +136,7 @@ func (b *Bot) handle(ctx context.Context, req Request, progress Progress) Reply 
 func (b *Bot) diagnose(ctx context.Context, req Request, in intent, lang string, progress Progress) Reply {
 	hosts, err := b.Config.Select(in.hosts...)
 	if err != nil {
-		return Reply{Kind: KindError, Lang: lang, Text: oneLine(err.Error())}
+		return Reply{Kind: KindError, Lang: lang, Text: b.selectError(req, in.hosts, lang)}
 	}
 	if req.Platform != PlatformConsole {
 		// Deny by default; the console is the local operator.
@@ -237,6 +237,9 @@ func (b *Bot) logger() *slog.Logger {
 func (b *Bot) knowledge(question, lang string) Reply {
 	hits := b.Analyzer.Catalog.Search(question)
 	if len(hits) == 0 {
+		if trouble.MatchString(question) {
+			return Reply{Kind: KindKnowledge, Lang: lang, Text: b.overview(lang)}
+		}
 		return Reply{Kind: KindHelp, Lang: lang, Text: helpText(lang)}
 	}
 	var sb strings.Builder
@@ -250,6 +253,30 @@ func (b *Bot) knowledge(question, lang string) Reply {
 		sb.WriteString(strings.Join(more, ", ") + "\n")
 	}
 	return Reply{Kind: KindKnowledge, Lang: lang, Text: sb.String()}
+}
+
+// commonCauses answer "why does nginx 502?" when nothing more specific was asked.
+var commonCauses = []string{"upstream_down", "upstream_socket_missing", "upstream_permission_denied", "upstream_timeout",
+	"fpm_max_children", "upstream_closed_early", "oom_killed", "nginx_down"}
+
+func (b *Bot) overview(lang string) string {
+	var sb strings.Builder
+	if lang == "zh" {
+		sb.WriteString("nginx 返回 502/504 最常见的原因：\n")
+	} else {
+		sb.WriteString("The usual reasons nginx answers 502/504, most common first:\n")
+	}
+	for _, id := range commonCauses {
+		if c := b.Analyzer.Catalog.Cause(id); c != nil {
+			fmt.Fprintf(&sb, "  • %s  [%s]\n", knowledge.Expand(c.Title.In(lang), nil), id)
+		}
+	}
+	if lang == "zh" {
+		sb.WriteString("贴出 error.log 中出错的几行，或发送 /502 主机名，我会告诉你是哪一个。")
+	} else {
+		sb.WriteString("Paste the error.log lines of the failure, or say /502 HOST, and I will tell you which one it is.")
+	}
+	return sb.String()
 }
 
 func (b *Bot) hostsText(req Request, lang string) string {
@@ -296,6 +323,60 @@ func (b *Bot) audit(req Request, hosts []string, allowed bool, result string) {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
+
+// selectError explains the patterns that matched nothing, in the asker's
+// language. In chat the close matches offered are only hosts the asker may
+// diagnose, and label lists are not shown: the inventory is not told to
+// people it does not cover.
+func (b *Bot) selectError(req Request, patterns []string, lang string) string {
+	console := req.Platform == PlatformConsole
+	mine := map[string]bool{}
+	if !console {
+		for _, h := range b.Config.Visible(req.Access()) {
+			mine[h.Name] = true
+		}
+	}
+	var parts []string
+	for _, p := range patterns {
+		_, err := b.Config.Select(p)
+		if err == nil {
+			continue
+		}
+		var uh *config.UnknownHostError
+		switch {
+		case errors.As(err, &uh):
+			var close []string
+			for _, s := range uh.Suggestions {
+				if console || mine[s] {
+					close = append(close, s)
+				}
+			}
+			parts = append(parts, unknownHostText(lang, uh.Name, close))
+		case console:
+			parts = append(parts, err.Error())
+		case lang == "zh":
+			parts = append(parts, fmt.Sprintf("%q 没有匹配到任何你可以诊断的主机（发送 hosts 查看）", p))
+		default:
+			parts = append(parts, fmt.Sprintf("%q matches no host you may diagnose (say hosts to list yours)", p))
+		}
+	}
+	return oneLine(strings.Join(parts, "; "))
+}
+
+func unknownHostText(lang, name string, close []string) string {
+	if lang == "zh" {
+		msg := fmt.Sprintf("未知主机 %q", name)
+		if len(close) > 0 {
+			msg += "，你是不是想找 " + strings.Join(close, "、") + "？"
+		}
+		return msg + "（发送 hosts 查看你可以诊断的主机）"
+	}
+	msg := fmt.Sprintf("unknown host %q", name)
+	if len(close) > 0 {
+		msg += "; did you mean " + strings.Join(close, ", ") + "?"
+	}
+	return msg + " (say hosts to list the ones you may diagnose)"
 }
 
 func deniedText(lang string, hosts []string) string {

@@ -65,6 +65,11 @@ func TestParse(t *testing.T) {
 		{"web-01为什么502了？", intentDiagnose, "web-01", defaultSince},
 		{"can you check @web please", intentDiagnose, "@web", defaultSince},
 		{"web-9 is down", intentDiagnose, "web-9", defaultSince}, // Select will suggest web-01, web-02
+		{"web-9 为什么 502", intentDiagnose, "web-9", defaultSince},
+		{"why is web-9 502ing?", intentDiagnose, "web-9", defaultSince},
+		{"why does nginx answer 502?", intentKnowledge, "", 0},
+		{"what does web-9 mean in a 502 error?", intentKnowledge, "", 0},
+		{"upstream-01 502 是什么意思", intentKnowledge, "", 0},
 		{"what does upstream sent too big header mean?", intentKnowledge, "", 0},
 		{"max_children 是什么意思", intentKnowledge, "", 0},
 		{`2026/11/25 10:02:11 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: a, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:8080/", host: "a"`, intentExplain, "", 0},
@@ -206,4 +211,42 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// In chat, a mistyped host gets close matches only among the hosts the asker
+// may diagnose, and never the inventory's labels; in the asker's language.
+func TestUnknownHostsDoNotLeakTheInventory(t *testing.T) {
+	cfg := testConfig(t, "access:\n  - hosts: [web-01]\n    slack_users: [U0WEB]\n")
+	b := newTestBot(t, cfg)
+	ctx := context.Background()
+	ask := func(user, text string) Reply {
+		return b.Handle(ctx, Request{Platform: PlatformSlack, UserID: user, ChannelID: "C1", Text: text}, nil)
+	}
+	if r := ask("U0WEB", "web-1 is 502ing"); r.Kind != KindError || !strings.Contains(r.Text, "did you mean web-01?") || strings.Contains(r.Text, "web-02") {
+		t.Errorf("allowed on web-01 only: %q", r.Text)
+	}
+	if r := ask("U0NOBODY", "web-1 is 502ing"); r.Kind != KindError || strings.Contains(r.Text, "web-0") {
+		t.Errorf("allowed nowhere, yet offered hosts: %q", r.Text)
+	}
+	if r := ask("U0NOBODY", "/502 @dbz --since 1h"); r.Kind != KindError || strings.Contains(r.Text, "@web") || strings.Contains(r.Text, "web") {
+		t.Errorf("unknown label: %q", r.Text)
+	}
+	if r := ask("U0WEB", "web-1 为什么 502"); !strings.Contains(r.Text, "未知主机 \"web-1\"，你是不是想找 web-01？") {
+		t.Errorf("in Chinese: %q", r.Text)
+	}
+	// The console is the operator: the whole inventory.
+	if r := b.Handle(ctx, Request{Platform: PlatformConsole, Text: "web-1 is 502ing"}, nil); !strings.Contains(r.Text, "web-01, web-02") {
+		t.Errorf("console: %q", r.Text)
+	}
+}
+
+// "Why does nginx 502?" with nothing more specific gets the usual causes, not the help.
+func TestGeneralQuestionGetsTheCommonCauses(t *testing.T) {
+	b := newTestBot(t, testConfig(t, ""))
+	for text, lang := range map[string]string{"why is nginx 502?": "en", "为什么会 502": "zh"} {
+		r := b.Handle(context.Background(), Request{Platform: PlatformConsole, Text: text}, nil)
+		if r.Kind != KindKnowledge || r.Lang != lang || !strings.Contains(r.Text, "[upstream_down]") || !strings.Contains(r.Text, "/502") {
+			t.Errorf("%q: %+v", text, r)
+		}
+	}
 }

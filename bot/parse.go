@@ -48,6 +48,9 @@ var (
 	siteToken   = regexp.MustCompile(`^[A-Za-z0-9*.-]{1,253}$`)
 	trouble     = regexp.MustCompile(`(?i)\b(50[0-9]|bad gateway|gateway time-?out|down|broken|failing|error|diagnose|check)\b|50[234]|挂|打不开|报错|异常|坏`)
 	questionish = regexp.MustCompile(`(?i)[?？]|\b(what|why|how|mean|means|explain)\b|什么|为什么|怎么|意思|原因`)
+	// Asking what something is, not why a host fails: "why is web-9 502ing?"
+	// names a host, "what does upstream-01 mean?" does not.
+	explainish = regexp.MustCompile(`(?i)\b(what|how|mean|means|meaning|explain)\b|是什么|什么意思|啥意思|意思|怎么|如何`)
 )
 
 func parse(text string, cfg *config.Config) intent {
@@ -150,7 +153,7 @@ func parseFree(t string, cfg *config.Config) intent {
 	if len(hosts) > 0 {
 		return intent{intent: intentDiagnose, hosts: hosts, since: defaultSince}
 	}
-	if len(unknown) > 0 && trouble.MatchString(t) && !questionish.MatchString(t) {
+	if len(unknown) > 0 && trouble.MatchString(t) && !explainish.MatchString(t) {
 		// Looks like a host that is not in the inventory: let Select explain, with suggestions.
 		return intent{intent: intentDiagnose, hosts: unknown[:1], since: defaultSince}
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -334,13 +335,31 @@ func Expand(s string, vars map[string]string) string {
 		case ok && v != "":
 			b.WriteString(v)
 		case hasFallback:
+			// Chinese texts put spaces around a placeholder for the path or
+			// address it usually holds; around a Chinese fallback they are stray.
+			out := b.String()
+			if han(firstRune(fallback)) && strings.HasSuffix(out, " ") && han(lastRune(strings.TrimSuffix(out, " "))) {
+				b.Reset()
+				b.WriteString(strings.TrimSuffix(out, " "))
+			}
 			b.WriteString(fallback)
+			if rest := s[i+j+1:]; han(lastRune(fallback)) && strings.HasPrefix(rest, " ") && han(firstRune(rest[1:])) {
+				s = s[:i+j+1] + rest[1:]
+			}
 		default:
 			b.WriteString(s[i : i+j+1])
 		}
 		s = s[i+j+1:]
 	}
 }
+
+// han reports a Chinese character or Chinese punctuation.
+func han(r rune) bool {
+	return unicode.Is(unicode.Han, r) || (r >= 0x3000 && r <= 0x303f) || (r >= 0xff00 && r <= 0xffef)
+}
+
+func firstRune(s string) rune { r, _ := utf8.DecodeRuneInString(s); return r }
+func lastRune(s string) rune  { r, _ := utf8.DecodeLastRuneInString(s); return r }
 
 func isVarName(s string) bool {
 	if s == "" || len(s) > 32 {

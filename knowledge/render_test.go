@@ -82,3 +82,20 @@ func TestRenderNotes(t *testing.T) {
 		}
 	}
 }
+
+// A Chinese fallback drops the spaces the text keeps for a path or address.
+func TestExpandChineseFallbackSpacing(t *testing.T) {
+	const title = "nginx 没有权限连接 {upstream|上游}（Permission denied）"
+	if got := Expand(title, nil); got != "nginx 没有权限连接上游（Permission denied）" {
+		t.Errorf("fallback: %q", got)
+	}
+	if got := Expand(title, map[string]string{"upstream": "unix:/run/php.sock"}); got != "nginx 没有权限连接 unix:/run/php.sock（Permission denied）" {
+		t.Errorf("value: %q", got)
+	}
+	if got := Expand("上游的 {socket|unix 套接字} 文件不存在", nil); got != "上游的 unix 套接字文件不存在" {
+		t.Errorf("fallback starting in Latin keeps the space before it: %q", got)
+	}
+	if got := Expand("Connecting to {upstream|the upstream} timed out", nil); got != "Connecting to the upstream timed out" {
+		t.Errorf("English: %q", got)
+	}
+}
