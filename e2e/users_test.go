@@ -8,7 +8,8 @@ import (
 	"github.com/badgateway/badgateway/knowledge"
 )
 
-// Most servers are not entered as root. One host with php-fpm stopped is
+// Most servers are not entered as root, and many logins print a greeting.
+// One host with php-fpm stopped is
 // diagnosed as a user with passwordless sudo (`sudo: true`, the real sudo),
 // as that user without sudo (nginx -T then fails on its pid file, the
 // files are read directly), as a user sudo refuses, and as a user that
@@ -19,6 +20,8 @@ func TestDiagnoseAsOtherUsers(t *testing.T) {
 	testlab.RequireSudo(t)
 	h := testlab.StartHost(t, testlab.HostSpec{Name: "e2e-users"})
 	h.StopFPM("TERM")
+	// deploy's login shell talks, on both streams, as many real ones do.
+	h.WriteFile("/home/"+testlab.SudoUser+"/.bashrc", "echo 'Welcome to e2e-users, deploy!'\necho 'pyenv: cannot rehash: /home/deploy/.pyenv/shims is not writable' >&2\n")
 	if got := h.Curl("/index.php"); got != 502 {
 		t.Fatalf("php-fpm stopped: nginx answered %d, want 502", got)
 	}
