@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -66,7 +67,17 @@ func TestDiagnoseDockerCompose(t *testing.T) {
 	if strings.Contains(text, "php-fpm master") || strings.Contains(text, "php8.2-fpm.sock") {
 		t.Errorf("the host's idle nginx and php-fpm files were taken for the containers':\n%s", text)
 	}
-	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "docker exec shop-nginx-1 nginx -T") {
-		t.Errorf("notes %q: should say the configuration is inside the container", d.Notes)
+	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "nginx runs in container shop-nginx-1") {
+		t.Errorf("notes %q: should say nginx runs in shop-nginx-1", d.Notes)
+	}
+	// The configuration is the container's, read with docker exec: --site finds the site.
+	cfg, _ := json.Marshal(d.Facts["nginx_config"])
+	if !strings.Contains(string(cfg), `"container":"shop-nginx-1"`) || !strings.Contains(string(cfg), `"shop.test"`) {
+		t.Errorf("nginx_config facts should be the container's: %s", cfg)
+	}
+	d, text = diagnose(t, h, "--site", "shop.test")
+	wantTop(t, d, text, "upstream_down")
+	if d.Stats.OtherSite != 0 || find(d, "upstream_connect_timeout") == nil {
+		t.Errorf("--site shop.test should keep the site's lines: %+v %v", d.Stats, ids(d))
 	}
 }

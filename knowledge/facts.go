@@ -15,8 +15,11 @@ type NginxConfig struct {
 	Messages []string `json:"messages,omitempty"`
 	// Files lists every "# configuration file X:" section, in dump order.
 	Files []string `json:"files"`
-	// InContainer: the running nginx is in a container, whose files these are not.
-	InContainer bool `json:"in_container,omitempty"`
+	// InContainer: the running nginx is in a container (Container, when it
+	// could be named: the dump is then the container's, read with docker exec).
+	// Its paths are the container's, not this host's.
+	InContainer bool   `json:"in_container,omitempty"`
+	Container   string `json:"container,omitempty"`
 
 	User               string `json:"user,omitempty"`
 	WorkerProcesses    string `json:"worker_processes,omitempty"`

@@ -233,8 +233,8 @@ type passTarget struct {
 }
 
 func (r *hostRules) passes() []passTarget {
-	if r.f.Nginx == nil {
-		return nil
+	if r.f.Nginx == nil || r.f.Nginx.InContainer {
+		return nil // a container's upstreams cannot be checked from the host
 	}
 	var out []passTarget
 	seen := map[string]bool{}

@@ -128,8 +128,15 @@ func containerNote(rep *Report, lang string) string {
 	if s == nil {
 		return ""
 	}
-	if c, ok := s.Facts.(knowledge.NginxConfig); !ok || !c.InContainer {
+	c, ok := s.Facts.(knowledge.NginxConfig)
+	if !ok || !c.InContainer {
 		return ""
+	}
+	if c.Container != "" && len(c.Files) > 0 {
+		if lang == "zh" {
+			return fmt.Sprintf("nginx 运行在容器 %s 中：通过 docker logs 读取了它的日志，通过 docker cp 读取了它的配置文件；主机上的检查（套接字、进程池、直连探测）不适用于容器内的上游。", c.Container)
+		}
+		return fmt.Sprintf("nginx runs in container %s: its logs were read with docker logs and its configuration files with docker cp; the host-side checks (sockets, pools, probes) do not apply to its upstreams.", c.Container)
 	}
 	name := "NGINX"
 	if d := rep.Step("docker"); d != nil {

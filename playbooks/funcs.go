@@ -152,6 +152,9 @@ func masterPIDs(procs []knowledge.Process) []int {
 // errorLogs lists nginx's error log files; with site set, only the main ones and
 // those of servers whose server_name is site.
 func errorLogs(cfg knowledge.NginxConfig, site string) []string {
+	if cfg.InContainer {
+		return nil // the container's paths; docker_logs reads what it writes
+	}
 	var out []string
 	seen := map[string]bool{}
 	add := func(logs []knowledge.NginxLog) {
@@ -197,7 +200,11 @@ func fpmLogs(cfg knowledge.FPMConfig) []string {
 func sockets(n knowledge.NginxConfig, f knowledge.FPMConfig) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, s := range append(n.UnixSockets(), f.UnixSockets()...) {
+	mine := n.UnixSockets()
+	if n.InContainer {
+		mine = nil // paths inside the container
+	}
+	for _, s := range append(mine, f.UnixSockets()...) {
 		if !seen[s] {
 			seen[s] = true
 			out = append(out, s)
@@ -208,6 +215,9 @@ func sockets(n knowledge.NginxConfig, f knowledge.FPMConfig) []string {
 
 // tcpTargets lists host:port of every TCP upstream nginx passes to, for probing.
 func tcpTargets(n knowledge.NginxConfig) []string {
+	if n.InContainer {
+		return nil // names and addresses of the container's network, not this host's
+	}
 	var out []string
 	seen := map[string]bool{}
 	add := func(hostport string) {

@@ -1,9 +1,9 @@
 package playbooks
 
 import (
-	"bytes"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,7 +12,8 @@ import (
 )
 
 // ContainedMark starts the nginx_config step's output when the only running
-// nginx masters are in containers (another mount namespace).
+// nginx masters are in containers (another mount namespace); the container's
+// nginx -T follows when the container could be named.
 const ContainedMark = "# badgateway: nginx runs in a container"
 
 // ParseNginxT reads the output of
@@ -33,11 +34,21 @@ func ParseNginxT(out []byte) (knowledge.NginxConfig, error) {
 	p := newProblems("nginx_t")
 	cfg := knowledge.NginxConfig{Files: []string{}}
 	secs := splitNginxDump(out, &cfg)
+	// The playbook's own line, when the configuration is a container's.
+	for i, m := range cfg.Messages {
+		if rest, ok := strings.CutPrefix(m, ContainedMark); ok {
+			cfg.InContainer = true
+			if _, name, ok := strings.Cut(rest, ", container "); ok && name != "unknown" {
+				cfg.Container = strings.TrimSpace(name)
+			}
+			cfg.Messages = slices.Delete(cfg.Messages, i, i+1)
+			break
+		}
+	}
 	if len(secs) == 0 {
 		switch {
-		case bytes.HasPrefix(bytes.TrimSpace(out), []byte(ContainedMark)):
-			// The playbook found nginx only in containers: nothing of this host's to read.
-			cfg.InContainer = true
+		case cfg.InContainer:
+			// nginx runs only in containers, and none could be read: nothing of this host's.
 			return cfg, nil
 		case cfg.TestResult == "failed":
 			// nginx refused the configuration and dumped nothing: Messages say why.

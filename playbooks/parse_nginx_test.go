@@ -549,9 +549,21 @@ func FuzzParseNginxT(f *testing.F) {
 // With nginx only in containers, the step says so instead of dumping the
 // host's idle files: no error, and nothing for the host rules to misread.
 func TestParseNginxTContained(t *testing.T) {
-	cfg, err := ParseNginxT([]byte(ContainedMark + " (pid 4242): its configuration is inside it\n"))
-	if err != nil || !cfg.InContainer || len(cfg.Servers) != 0 {
+	cfg, err := ParseNginxT([]byte(ContainedMark + ": pid 4242, container unknown\n"))
+	if err != nil || !cfg.InContainer || cfg.Container != "" || len(cfg.Servers) != 0 {
 		t.Fatalf("cfg %+v, err %v", cfg, err)
+	}
+	// The container could be named: its files follow, as the step prints them.
+	dump := ContainedMark + ": pid 4242, container shop-nginx-1\n" +
+		"# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp { include /etc/nginx/conf.d/*.conf; }\n\n" +
+		"# configuration file /etc/nginx/conf.d/shop.conf:\nserver { listen 80; server_name shop.test; location / { proxy_pass http://app:8080; } }\n\n"
+	cfg, err = ParseNginxT([]byte(dump))
+	if err != nil || !cfg.InContainer || cfg.Container != "shop-nginx-1" || len(cfg.Messages) != 0 ||
+		len(cfg.Servers) != 1 || cfg.Servers[0].ServerNames[0] != "shop.test" {
+		t.Fatalf("cfg %+v, err %v", cfg, err)
+	}
+	if got := tcpTargets(cfg); got != nil {
+		t.Errorf("a container's upstreams are not probed from the host: %v", got)
 	}
 	if _, err := ParseNginxT([]byte("# badgateway: something else\n")); err == nil {
 		t.Error("any other comment is still not nginx -T output")
