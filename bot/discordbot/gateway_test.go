@@ -71,6 +71,10 @@ func TestGateway(t *testing.T) {
 	})
 
 	t.Run("/502 localhost: deferred at once, live progress, then the diagnosis", func(t *testing.T) {
+		// This machine's state can change while the test runs (other packages'
+		// lab hosts come and go): the answer must be the core's diagnosis from
+		// before or from after it.
+		before := e.diagnose(t, "/502 localhost")
 		// Hold the diagnosis after two commands until a progress edit has been seen.
 		release := e.hold(2)
 		defer release()
@@ -109,13 +113,15 @@ func TestGateway(t *testing.T) {
 			}
 		}
 		// The answer is the core's diagnosis of this machine.
-		want := e.diagnose(t, "/502 localhost")
+		after := e.diagnose(t, "/502 localhost")
 		emb := final.Msg.Embeds[0]
 		if emb.Author == nil || !strings.HasPrefix(emb.Author.Name, "502 diagnosis for localhost") {
 			t.Errorf("author: %+v", emb.Author)
 		}
-		if emb.Title != wantTitle(want) || emb.Color != wantColour(want) {
-			t.Errorf("answer title %q colour %#x, want %q %#x", emb.Title, emb.Color, wantTitle(want), wantColour(want))
+		if !slices.ContainsFunc([]knowledge.Diagnosis{before, after}, func(want knowledge.Diagnosis) bool {
+			return emb.Title == wantTitle(want) && emb.Color == wantColour(want)
+		}) {
+			t.Errorf("answer title %q colour %#x, want %q %#x", emb.Title, emb.Color, wantTitle(after), wantColour(after))
 		}
 	})
 
