@@ -32,7 +32,7 @@ http {
 // shop_default network. The fault: `docker stop shop-app-1`; its address is
 // gone, so nginx's connect times out and it answers 504. The host also has
 // Debian's nginx and php-fpm configured but not running: their files must
-// not be mistaken for the containers'.
+// not be mistaken for the containers'. Then nginx's own container stops.
 func TestDiagnoseDockerCompose(t *testing.T) {
 	testlab.RequireLab(t)
 	h := testlab.StartHost(t, testlab.HostSpec{Name: "e2e-docker", Docker: true, NoFPM: true, NoNginx: true})
@@ -45,7 +45,7 @@ func TestDiagnoseDockerCompose(t *testing.T) {
 		"-v /srv/shop/nginx.conf:/etc/nginx/nginx.conf:ro " + testlab.NginxImage + " /usr/sbin/nginx -g 'daemon off;' >/dev/null")
 	ip := strings.TrimSpace(h.MustExec("docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' shop-nginx-1"))
 	status := func() string {
-		return strings.TrimSpace(h.MustExec("curl -s -o /dev/null -w '%{http_code}' --max-time 20 http://" + ip + "/ || true"))
+		return strings.TrimSpace(h.MustExec("curl -s -o /dev/null -w '%{http_code}' --connect-timeout 3 --max-time 20 http://" + ip + "/ || true"))
 	}
 	if got := status(); got != "200" {
 		t.Fatalf("healthy compose project: nginx answered %s, want 200\n%s", got, h.MustExec("docker logs shop-nginx-1 2>&1 | tail -5"))
@@ -79,5 +79,19 @@ func TestDiagnoseDockerCompose(t *testing.T) {
 	wantTop(t, d, text, "upstream_down")
 	if d.Stats.OtherSite != 0 || find(d, "upstream_connect_timeout") == nil {
 		t.Errorf("--site shop.test should keep the site's lines: %+v %v", d.Stats, ids(d))
+	}
+
+	// Then the app is back and nginx's own container stops: nothing answers on
+	// its address (a load balancer in front would say 502).
+	h.MustExec("docker start shop-app-1 >/dev/null && docker stop shop-nginx-1 >/dev/null")
+	if got := status(); got != "000" {
+		t.Fatalf("nginx's container stopped: got HTTP %s, want no answer", got)
+	}
+	d, text = diagnose(t, h)
+	wantTop(t, d, text, "nginx_down")
+	wantEvidence(t, d, "nginx_down", "container shop-nginx-1 (lab/nginx) is Exited")
+	wantFix(t, d, "docker start shop-nginx-1")
+	if strings.Contains(text, "nothing listens on port 80") {
+		t.Errorf("the host's idle nginx config is not the container's:\n%s", text)
 	}
 }

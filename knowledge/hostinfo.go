@@ -1,6 +1,9 @@
 package knowledge
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // HostInfo is what the host says about itself: name, clock, size, distribution.
 type HostInfo struct {
@@ -43,6 +46,12 @@ type Container struct {
 
 // Running reports whether the container is up.
 func (c Container) Running() bool { return len(c.Status) >= 2 && c.Status[:2] == "Up" }
+
+// Nginx reports whether the container's image or name says nginx (nginx,
+// openresty, bitnami/nginx, nginx-proxy…).
+func (c Container) Nginx() bool {
+	return strings.Contains(c.Image, "nginx") || strings.Contains(c.Image, "openresty") || strings.Contains(c.Name, "nginx")
+}
 
 // Resolution is what an upstream name resolves to on the host now.
 type Resolution struct {

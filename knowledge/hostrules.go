@@ -129,10 +129,28 @@ func (r *hostRules) nginxDown() {
 			unit = s.Active
 		}
 	}
-	if r.f.Nginx == nil && unit == "" {
+	var stopped []Container
+	for _, c := range r.f.Containers {
+		if !c.Running() && c.Nginx() {
+			stopped = append(stopped, c)
+		}
+	}
+	if r.f.Nginx == nil && unit == "" && len(stopped) == 0 {
 		return // nothing says nginx is meant to run here
 	}
 	r.fact("nginx_down", "ps", "no nginx process is running (ps)", "没有正在运行的 nginx 进程（ps）", nil)
+	if len(stopped) > 0 {
+		// nginx is a container here: its state and its start are docker's.
+		for _, c := range stopped {
+			// Status is docker's own text (Exited (1) 5 minutes ago): kept as written.
+			r.fact("nginx_down", "docker ps", fmt.Sprintf("container %s (%s) is %s", c.Name, c.Image, c.Status),
+				fmt.Sprintf("容器 %s（%s）的状态为 %s", c.Name, c.Image, c.Status), map[string]string{"container": c.Name})
+			r.fix("nginx_down",
+				fmt.Sprintf("On this host: `docker logs --tail 50 %s` shows why nginx stopped (a config error, a port taken, memory); `docker start %s` brings it back.", c.Name, c.Name),
+				fmt.Sprintf("本机：`docker logs --tail 50 %s` 查看 nginx 停止的原因（配置错误、端口被占用、内存）；`docker start %s` 重新启动。", c.Name, c.Name))
+		}
+		return
+	}
 	if unit != "" && unit != "active" {
 		r.fact("nginx_down", "systemctl", "nginx.service is "+unit, "nginx.service 的状态为 "+unit, nil)
 	}
@@ -784,7 +802,7 @@ func (r *hostRules) limits() {
 func (r *hostRules) containers() {
 	var nginx []Container
 	for _, c := range r.f.Containers {
-		if c.Running() && (strings.Contains(c.Image, "nginx") || strings.Contains(c.Image, "openresty") || strings.Contains(c.Name, "nginx")) {
+		if c.Running() && c.Nginx() {
 			nginx = append(nginx, c)
 		}
 	}

@@ -50,7 +50,7 @@ func upstreamNames(n knowledge.NginxConfig) []string {
 func nginxContainers(cs []knowledge.Container) []string {
 	var out []string
 	for _, c := range cs {
-		if c.Running() && (strings.Contains(c.Image, "nginx") || strings.Contains(c.Image, "openresty") || strings.Contains(c.Name, "nginx")) {
+		if c.Running() && c.Nginx() {
 			out = append(out, c.Name)
 		}
 	}
