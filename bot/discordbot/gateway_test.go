@@ -273,6 +273,7 @@ func TestGateway(t *testing.T) {
 	})
 
 	t.Run("a mention naming a host is diagnosed: status, progress, then the answer in its place", func(t *testing.T) {
+		before := e.diagnose(t, "/502 localhost") // this machine may change meanwhile: see above
 		release := e.hold(2)
 		defer release()
 		mid := e.message("", alice, false, chanOps, e.mention()+" localhost is 502ing", true)
@@ -292,7 +293,8 @@ func TestGateway(t *testing.T) {
 			}
 			return false
 		})
-		if final.Msg.content() != "" || final.Msg.Embeds[0].Title != wantTitle(e.diagnose(t, "/502 localhost")) {
+		after := e.diagnose(t, "/502 localhost")
+		if title := final.Msg.Embeds[0].Title; final.Msg.content() != "" || (title != wantTitle(before) && title != wantTitle(after)) {
 			t.Errorf("the answer must replace the status: %q %+v", final.Msg.content(), final.Msg.Embeds[0])
 		}
 		if n := len(repliesTo(e.app.snapshot(), mid)); n != 1 {
