@@ -17,7 +17,9 @@ import (
 const (
 	maxFiles     = 3
 	maxFileBytes = 8 << 20
-	fileTimeout  = 15 * time.Second
+	// Slack files cannot be read from the end: larger ones are not fetched.
+	maxFileDownload = 64 << 20
+	fileTimeout     = 15 * time.Second
 )
 
 func textFile(f slack.File) bool {
@@ -44,6 +46,10 @@ func (a *Adapter) fileText(ctx context.Context, files []slack.File) string {
 			break
 		}
 		if !textFile(f) {
+			continue
+		}
+		if f.Size > maxFileDownload {
+			a.log.Warn("slack: a shared file is too large to read; paste its last lines instead", "file", f.Name, "bytes", f.Size)
 			continue
 		}
 		read++
