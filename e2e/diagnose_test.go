@@ -376,6 +376,25 @@ pm.max_spare_servers = 1
 		},
 	},
 	{
+		name: "BaoTa host with nginx stopped", how: "a panel-layout host: SIGQUIT to the panel's nginx (/www/server/nginx/sbin/nginx)",
+		spec:  testlab.HostSpec{Layout: "baota"},
+		fault: func(t *testing.T, h *testlab.Host) { h.StopNginx("QUIT") },
+		request: func(t *testing.T, h *testlab.Host) int {
+			code, _, err := h.CurlFull("/index.php")
+			if err == nil || !strings.Contains(err.Error(), "curl: (7)") {
+				t.Fatalf("with nginx stopped, curl should be refused: code %d, err %v", code, err)
+			}
+			return code
+		},
+		status: 0, top: "nginx_down",
+		check: func(t *testing.T, d knowledge.Diagnosis, text string) {
+			wantFix(t, d, "/etc/init.d/nginx start")
+			if !strings.Contains(text, "Software Store → Nginx → Setting → Service → Start") || strings.Index(text, "BaoTa/aaPanel") > strings.Index(text, "Fix:") {
+				t.Errorf("the panel's steps should come first:\n%s", text)
+			}
+		},
+	},
+	{
 		name: "BaoTa host with php-fpm stopped", how: "a panel-layout host (/www/server/...): SIGTERM to PHP 8.2's php-fpm",
 		spec:    testlab.HostSpec{Layout: "baota"},
 		fault:   func(t *testing.T, h *testlab.Host) { h.StopFPM("TERM") },
