@@ -6,14 +6,30 @@ import (
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
-// DetectLang answers "zh" when the text holds Chinese characters, else "en".
+// DetectLang answers "zh" when the text holds Chinese (two Chinese
+// characters in a row, or one next to Chinese punctuation) and is text at
+// all (under 1% invalid UTF-8), else "en": in binary garbage such pairs turn
+// up by chance.
 func DetectLang(s string) string {
-	for _, r := range s {
-		if unicode.Is(unicode.Han, r) {
-			return "zh"
+	var prev rune
+	chinese, runes, invalid := false, 0, 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		runes++
+		if r == utf8.RuneError && size == 1 {
+			invalid++
 		}
+		if han(r) && han(prev) && (unicode.Is(unicode.Han, r) || unicode.Is(unicode.Han, prev)) {
+			chinese = true
+		}
+		prev = r
+	}
+	if chinese && invalid*100 < runes {
+		return "zh"
 	}
 	return "en"
 }

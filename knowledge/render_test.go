@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +98,29 @@ func TestExpandChineseFallbackSpacing(t *testing.T) {
 	}
 	if got := Expand("Connecting to {upstream|the upstream} timed out", nil); got != "Connecting to the upstream timed out" {
 		t.Errorf("English: %q", got)
+	}
+}
+
+func TestDetectLang(t *testing.T) {
+	for text, want := range map[string]string{
+		"web-01 为什么 502":                     "zh",
+		"502 了？":                             "zh",
+		"max_children 是什么意思":                 "zh",
+		"web-01 is 502ing":                   "en",
+		"":                                   "en",
+		"binary \xe4\xb8\x80 noise \x00\xff": "en", // one stray Han rune in garbage
+	} {
+		if got := DetectLang(text); got != want {
+			t.Errorf("DetectLang(%q) = %s, want %s", text, got, want)
+		}
+	}
+	// Random bytes are not Chinese.
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, 1<<20)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	if got := DetectLang(string(b)); got != "en" {
+		t.Errorf("1 MiB of random bytes detected as %s", got)
 	}
 }
