@@ -2,6 +2,7 @@ package testlab
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,7 +74,10 @@ func StartAgent(t testing.TB) *Agent {
 	})
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, err := os.Stat(sock); err == nil {
+		// The socket file appears at bind(), a moment before listen(): wait
+		// until the agent accepts.
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
 			break
 		}
 		select {
