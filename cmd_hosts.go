@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -19,6 +20,7 @@ func cmdHosts(e env, args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: badgateway hosts [--config F]            list the inventory")
 		fmt.Fprintln(e.stderr, "       badgateway hosts trust HOST [--config F]  review a host's key and add it to known_hosts")
+		fmt.Fprintln(e.stderr, "       badgateway hosts check [HOST...] [--config F]  log in to each host (all by default) and say what is wrong")
 		fs.PrintDefaults()
 	}
 	rest, err := parseInterleaved(fs, args)
@@ -32,8 +34,11 @@ func cmdHosts(e env, args []string) error {
 	if len(rest) == 0 || rest[0] == "list" {
 		return listHosts(e, cfg)
 	}
+	if rest[0] == "check" {
+		return checkHosts(e, cfg, rest[1:])
+	}
 	if rest[0] != "trust" {
-		return usageErrorf("unknown hosts command %q: want list or trust", rest[0])
+		return usageErrorf("unknown hosts command %q: want list, check or trust", rest[0])
 	}
 	if len(rest) != 2 {
 		return usageErrorf("hosts trust takes one host name")
@@ -94,4 +99,69 @@ func trustHost(e env, cfg *config.Config, name string, yes bool) error {
 	}
 	fmt.Fprintf(e.stdout, "Added to %s.\n", hc.KnownHostsFile)
 	return nil
+}
+
+// checkHosts logs in to every selected host at once (as diagnose would:
+// known_hosts, keys, jump hosts, sudo) and runs `true`, one line per host:
+// the inventory's smoke test before the first incident needs it.
+func checkHosts(e env, cfg *config.Config, patterns []string) error {
+	var hosts []config.Host
+	if len(patterns) == 0 {
+		hosts = cfg.Hosts
+	} else {
+		var err error
+		if hosts, err = cfg.Select(patterns...); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	type result struct {
+		took time.Duration
+		err  error
+	}
+	results := make([]result, len(hosts))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i, h := range hosts {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			start := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			r, err := cfg.Dial(ctx, h)
+			if err == nil {
+				var res remote.Result
+				res, err = r.Run(ctx, remote.Command{Script: "true", Timeout: 20 * time.Second})
+				if err == nil && res.ExitCode != 0 {
+					err = fmt.Errorf("`true` exited %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+				}
+				r.Close()
+			}
+			results[i] = result{took: time.Since(start), err: err}
+		})
+	}
+	wg.Wait()
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	failed := 0
+	for i, h := range hosts {
+		if err := results[i].err; err != nil {
+			failed++
+			// The error names the host first; the table already does.
+			msg := strings.TrimPrefix(strings.TrimPrefix(oneLineErr(err), h.Name+": "), h.Name+" ")
+			fmt.Fprintf(tw, "%s\tFAIL\t%s\n", h.Name, msg)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\tok\t%v\n", h.Name, results[i].took.Round(time.Millisecond))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return &unreachableError{err: fmt.Errorf("%d of %d hosts failed the check", failed, len(hosts))}
+	}
+	return nil
+}
+
+func oneLineErr(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }

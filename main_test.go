@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -183,8 +184,15 @@ hosts:
 		t.Errorf("unreachable: exit %d, %q", code, errOut)
 	}
 
+	// hosts check logs in to every host at once and says, per host, what is wrong.
+	code, out, errOut := runCLI(t, "", "hosts", "check", "--config", cfg)
+	if code != 1 || !regexp.MustCompile(`(?m)^web-01\s+FAIL\s+.*host key not in.*badgateway hosts trust web-01`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^web-02\s+FAIL\s+.*connection refused`).MatchString(out) || !strings.Contains(errOut, "2 of 2 hosts failed") {
+		t.Errorf("hosts check before trust: exit %d\n%s%s", code, out, errOut)
+	}
+
 	// Trusting the key after confirming it makes the host usable.
-	code, out, errOut := runCLI(t, "y\n", "hosts", "trust", "web-01", "--config", cfg)
+	code, out, errOut = runCLI(t, "y\n", "hosts", "trust", "web-01", "--config", cfg)
 	if code != 0 || !strings.Contains(out, "SHA256:") || !strings.Contains(out, "Added to") {
 		t.Fatalf("trust: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -195,6 +203,10 @@ hosts:
 	var d knowledge.Diagnosis
 	if err := json.Unmarshal([]byte(out), &d); err != nil || d.Target != "web-01" || d.Facts["processes"] == nil {
 		t.Errorf("diagnose over SSH: %v %+v", err, d.Steps)
+	}
+	code, out, errOut = runCLI(t, "", "hosts", "check", "web-01", "--config", cfg)
+	if code != 0 || !regexp.MustCompile(`(?m)^web-01\s+ok\s+\d`).MatchString(out) {
+		t.Errorf("hosts check after trust: exit %d\n%s%s", code, out, errOut)
 	}
 	// Saying no adds nothing.
 	code, out, _ = runCLI(t, "n\n", "hosts", "trust", "web-01", "--config", cfg)
