@@ -163,9 +163,7 @@ func splitSSHLine(text string) (string, []string, error) {
 	}
 	key := strings.ToLower(s[:i])
 	rest := strings.TrimLeft(s[i:], " \t")
-	if strings.HasPrefix(rest, "=") {
-		rest = rest[1:]
-	}
+	rest = strings.TrimPrefix(rest, "=")
 	var args []string
 	for {
 		rest = strings.TrimLeft(rest, " \t")
