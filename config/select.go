@@ -14,12 +14,16 @@ import (
 type UnknownHostError struct {
 	Name        string
 	Suggestions []string // close inventory names, closest first
+	NoConfig    bool     // no config file was found: the inventory is localhost alone
 }
 
 func (e *UnknownHostError) Error() string {
 	msg := fmt.Sprintf("unknown host %q", e.Name)
 	if len(e.Suggestions) > 0 {
 		msg += "; did you mean " + strings.Join(e.Suggestions, ", ") + "?"
+	}
+	if e.NoConfig {
+		return msg + fmt.Sprintf(": no config file was found (./config.yaml, $%s or --config), so the inventory holds only localhost; copy config.example.yaml and list your hosts there", EnvConfig)
 	}
 	return msg + " ('badgateway hosts' lists the inventory)"
 }
@@ -82,7 +86,7 @@ func (c *Config) Select(patterns ...string) ([]Host, error) {
 			case c.sshConfig.knows(p):
 				extra = append(extra, Host{Name: p, Adhoc: true})
 			default:
-				errs = append(errs, &UnknownHostError{Name: p, Suggestions: suggest(p, c.hostNames())})
+				errs = append(errs, &UnknownHostError{Name: p, Suggestions: suggest(p, c.hostNames()), NoConfig: c.Path == ""})
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -109,5 +110,14 @@ func TestEditDistance(t *testing.T) {
 		if got := editDistance(tt.a, tt.b); got != tt.want {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
+	}
+}
+
+// Without a config file the inventory is localhost alone: say so, and how to add hosts.
+func TestUnknownHostWithoutConfigFile(t *testing.T) {
+	_, err := Default().Select("web-01")
+	var uh *UnknownHostError
+	if !errors.As(err, &uh) || !uh.NoConfig || !strings.Contains(err.Error(), "no config file was found") || !strings.Contains(err.Error(), "config.example.yaml") {
+		t.Errorf("err %v", err)
 	}
 }
