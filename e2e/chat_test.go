@@ -29,12 +29,7 @@ import (
 // access checked, one SSH connection to a real broken host, the playbook, the
 // diagnosis, and the answer posted and edited in the channel.
 func TestSlackSlashCommandDiagnosesABrokenHost(t *testing.T) {
-	testlab.RequireLab(t)
-	h := testlab.StartHost(t, testlab.HostSpec{Name: "chat-01"})
-	h.StopFPM("TERM")
-	if got := h.Curl("/index.php"); got != 502 {
-		t.Fatalf("nginx answered %d, want 502 with php-fpm stopped", got)
-	}
+	h := brokenChatHost(t, "chat-01")
 
 	// Slack's Web API: record what the bot posts and edits.
 	var mu sync.Mutex
@@ -67,20 +62,8 @@ access:
   - hosts: [%s]
     slack_users: [U0OPS1]
 `, api.URL, h.Name, h.Addr, h.ClientKey, h.KnownHosts, h.Name)
-	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-1-2-e2e", "SLACK_SIGNING_SECRET": secret}
-	cfg, err := config.Parse("chat.yaml", []byte(yaml), config.Options{Home: t.TempDir(), LookupEnv: func(k string) (string, bool) {
-		v, ok := env[k]
-		return v, ok
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bot.New(cfg, "nginx-502")
-	if err != nil {
-		t.Fatal(err)
-	}
-	audit := filepath.Join(t.TempDir(), "audit.jsonl")
-	cfg.AuditLog = audit
+	cfg, b := chatBot(t, yaml, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1-2-e2e", "SLACK_SIGNING_SECRET": secret})
+	audit := cfg.AuditLog
 	a, err := slackbot.New(cfg, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -155,4 +138,36 @@ access:
 			t.Errorf("the refusal was posted in the channel instead of to the requester alone")
 		}
 	}
+}
+
+// brokenChatHost is a lab host whose php-fpm was stopped (SIGTERM), so
+// nginx answers 502: what the chat tests ask about.
+func brokenChatHost(t *testing.T, name string) *testlab.Host {
+	t.Helper()
+	testlab.RequireLab(t)
+	h := testlab.StartHost(t, testlab.HostSpec{Name: name})
+	h.StopFPM("TERM")
+	if got := h.Curl("/index.php"); got != 502 {
+		t.Fatalf("nginx answered %d, want 502 with php-fpm stopped", got)
+	}
+	return h
+}
+
+// chatBot loads a chat config whose secrets come from env, with an audit
+// log, and builds the bot on it.
+func chatBot(t *testing.T, yaml string, env map[string]string) (*config.Config, *bot.Bot) {
+	t.Helper()
+	cfg, err := config.Parse("chat.yaml", []byte(yaml), config.Options{Home: t.TempDir(), LookupEnv: func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AuditLog = filepath.Join(t.TempDir(), "audit.jsonl")
+	b, err := bot.New(cfg, "nginx-502")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, b
 }

@@ -11,17 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/badgateway/badgateway/bot"
 	"github.com/badgateway/badgateway/bot/discordbot"
-	"github.com/badgateway/badgateway/config"
-	"github.com/badgateway/badgateway/internal/testlab"
 )
 
 // The Discord path end to end: a signed /502 interaction posted to the HTTP
@@ -29,12 +25,7 @@ import (
 // connection to a real broken host, and the answer edited into the deferred
 // reply through Discord's webhook API (a recording server on 127.0.0.1).
 func TestDiscordSlashCommandDiagnosesABrokenHost(t *testing.T) {
-	testlab.RequireLab(t)
-	h := testlab.StartHost(t, testlab.HostSpec{Name: "chat-02"})
-	h.StopFPM("TERM")
-	if got := h.Curl("/index.php"); got != 502 {
-		t.Fatalf("nginx answered %d, want 502 with php-fpm stopped", got)
-	}
+	h := brokenChatHost(t, "chat-02")
 
 	// Discord's REST API for interaction follow-ups: record every edit.
 	type edit struct {
@@ -72,19 +63,7 @@ access:
   - hosts: [%s]
     discord_users: [%q]
 `, appID, api.URL, h.Name, h.Addr, h.ClientKey, h.KnownHosts, h.Name, oncall)
-	env := map[string]string{"DISCORD_PUBLIC_KEY": hex.EncodeToString(pub)}
-	cfg, err := config.Parse("chat.yaml", []byte(yaml), config.Options{Home: t.TempDir(), LookupEnv: func(k string) (string, bool) {
-		v, ok := env[k]
-		return v, ok
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.AuditLog = filepath.Join(t.TempDir(), "audit.jsonl")
-	b, err := bot.New(cfg, "nginx-502")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, b := chatBot(t, yaml, map[string]string{"DISCORD_PUBLIC_KEY": hex.EncodeToString(pub)})
 	a, err := discordbot.New(cfg, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
