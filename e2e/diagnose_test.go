@@ -53,12 +53,7 @@ func diagnose(t *testing.T, h *testlab.Host, args ...string) (knowledge.Diagnosi
 // the command's failure with its stderr.
 func diagnoseAs(t *testing.T, h *testlab.Host, user string, sudo bool, args ...string) (knowledge.Diagnosis, string, error) {
 	t.Helper()
-	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	body := fmt.Sprintf("ssh:\n  user: %s\n  sudo: %t\n  identity_files: [%s]\n  known_hosts: %s\nhosts:\n  - name: %s\n    address: %s\n    labels: [lab]\n",
-		user, sudo, h.ClientKey, h.KnownHosts, h.Name, h.Addr)
-	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := labConfig(t, h, user, sudo)
 	cmd := exec.Command(binary, append([]string{"diagnose", h.Name, "--config", cfg, "--format", "json"}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -76,6 +71,18 @@ func diagnoseAs(t *testing.T, h *testlab.Host, user string, sudo bool, args ...s
 		t.Fatal(err)
 	}
 	return d, text.String(), nil
+}
+
+// labConfig is an inventory holding h alone, logged in to as user.
+func labConfig(t *testing.T, h *testlab.Host, user string, sudo bool) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	body := fmt.Sprintf("ssh:\n  user: %s\n  sudo: %t\n  identity_files: [%s]\n  known_hosts: %s\nhosts:\n  - name: %s\n    address: %s\n    labels: [lab]\n",
+		user, sudo, h.ClientKey, h.KnownHosts, h.Name, h.Addr)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 // scenario is one real fault.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -67,6 +68,15 @@ func TestDiagnoseAsOtherUsers(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "sudo -n refused for user intern (sudo: a password is required)") ||
 			!strings.Contains(err.Error(), "NOPASSWD") || strings.Count(strings.TrimSpace(err.Error()), "\n") > 0 {
 			t.Fatalf("want one line saying sudo refused and what to do, got %v", err)
+		}
+		// hosts check says the same before any incident.
+		out, err := exec.Command(binary, "hosts", "check", "--config", labConfig(t, h, testlab.PlainUser, true)).Output()
+		if err == nil || !strings.Contains(string(out), h.Name) || !strings.Contains(string(out), "FAIL") || !strings.Contains(string(out), "sudo -n refused") {
+			t.Errorf("hosts check as intern with sudo: %v\n%s", err, out)
+		}
+		out, err = exec.Command(binary, "hosts", "check", "--config", labConfig(t, h, testlab.SudoUser, true)).Output()
+		if err != nil || !strings.Contains(string(out), " ok ") {
+			t.Errorf("hosts check as deploy with sudo: %v\n%s", err, out)
 		}
 	})
 	t.Run("no sudo, no logs", func(t *testing.T) {
