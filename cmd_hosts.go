@@ -116,6 +116,7 @@ func checkHosts(e env, cfg *config.Config, patterns []string) error {
 	}
 	type result struct {
 		took time.Duration
+		user string // who the commands run as (after sudo)
 		err  error
 	}
 	results := make([]result, len(hosts))
@@ -129,15 +130,17 @@ func checkHosts(e env, cfg *config.Config, patterns []string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			r, err := cfg.Dial(ctx, h)
+			var user string
 			if err == nil {
 				var res remote.Result
-				res, err = r.Run(ctx, remote.Command{Script: "true", Timeout: 20 * time.Second})
+				res, err = r.Run(ctx, remote.Command{Script: "id -un", Timeout: 20 * time.Second})
 				if err == nil && res.ExitCode != 0 {
-					err = fmt.Errorf("`true` exited %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+					err = fmt.Errorf("`id -un` exited %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
 				}
+				user = strings.TrimSpace(string(res.Stdout))
 				r.Close()
 			}
-			results[i] = result{took: time.Since(start), err: err}
+			results[i] = result{took: time.Since(start), user: user, err: err}
 		})
 	}
 	wg.Wait()
@@ -151,7 +154,7 @@ func checkHosts(e env, cfg *config.Config, patterns []string) error {
 			fmt.Fprintf(tw, "%s\tFAIL\t%s\n", h.Name, msg)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\tok\t%v\n", h.Name, results[i].took.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%s\tok\t%v, commands run as %s\n", h.Name, results[i].took.Round(time.Millisecond), results[i].user)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -75,8 +75,12 @@ func TestDiagnoseAsOtherUsers(t *testing.T) {
 			t.Errorf("hosts check as intern with sudo: %v\n%s", err, out)
 		}
 		out, err = exec.Command(binary, "hosts", "check", "--config", labConfig(t, h, testlab.SudoUser, true)).Output()
-		if err != nil || !strings.Contains(string(out), " ok ") {
+		if err != nil || !strings.Contains(string(out), " ok ") || !strings.Contains(string(out), "commands run as root") {
 			t.Errorf("hosts check as deploy with sudo: %v\n%s", err, out)
+		}
+		out, err = exec.Command(binary, "hosts", "check", "--config", labConfig(t, h, testlab.SudoUser, false)).Output()
+		if err != nil || !strings.Contains(string(out), "commands run as deploy") {
+			t.Errorf("hosts check as deploy without sudo: %v\n%s", err, out)
 		}
 	})
 	t.Run("no sudo, no logs", func(t *testing.T) {
