@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -13,11 +12,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/badgateway/badgateway/config"
+	"github.com/badgateway/badgateway/internal/testlab"
 )
 
 // serve answers /healthz and /metrics, mounts Slack's HTTP mode, checks its
@@ -46,7 +45,7 @@ slack:
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	logs := &syncBuffer{}
+	logs := &testlab.SyncBuffer{}
 	go func() {
 		done <- runServe(ctx, env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs}, cfg, ready)
 	}()
@@ -111,22 +110,4 @@ slack:
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-}
-
-// syncBuffer is a log sink the adapters' goroutines and the test may share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -48,35 +48,14 @@ func TestSlackSlashCommandDiagnosesABrokenHost(t *testing.T) {
 	defer api.Close()
 
 	const secret = "8f742231b10e8888abcd99yyyzzz85a5"
-	yaml := fmt.Sprintf(`slack:
-  bot_token: ${SLACK_BOT_TOKEN}
-  signing_secret: ${SLACK_SIGNING_SECRET}
-  api_url: %s/api/
-hosts:
-  - name: %s
-    address: %s
-    user: root
-    identity_files: [%s]
-    known_hosts: %s
-access:
-  - hosts: [%s]
-    slack_users: [U0OPS1]
-`, api.URL, h.Name, h.Addr, h.ClientKey, h.KnownHosts, h.Name)
-	cfg, b := chatBot(t, yaml, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1-2-e2e", "SLACK_SIGNING_SECRET": secret})
+	cfg, b := chatBot(t, h, fmt.Sprintf("slack:\n  bot_token: ${SLACK_BOT_TOKEN}\n  signing_secret: ${SLACK_SIGNING_SECRET}\n  api_url: %s/api/\n", api.URL),
+		"slack_users: [U0OPS1]", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1-2-e2e", "SLACK_SIGNING_SECRET": secret})
 	audit := cfg.AuditLog
 	a, err := slackbot.New(cfg, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	srv := httptest.NewServer(a.Handler())
-	defer srv.Close()
+	srv := serveAdapter(t, a)
 
 	slash := func(user, text string) int {
 		form := url.Values{"command": {"/502"}, "text": {text}, "user_id": {user}, "channel_id": {"C0OPS1"},
@@ -153,10 +132,21 @@ func brokenChatHost(t *testing.T, name string) *testlab.Host {
 	return h
 }
 
-// chatBot loads a chat config whose secrets come from env, with an audit
-// log, and builds the bot on it.
-func chatBot(t *testing.T, yaml string, env map[string]string) (*config.Config, *bot.Bot) {
+// chatBot loads a chat config: the platform's section, h as the only host,
+// and one access rule for it (e.g. "slack_users: [U0OPS1]"); secrets from
+// env; an audit log. It builds the bot on it.
+func chatBot(t *testing.T, h *testlab.Host, platform, rule string, env map[string]string) (*config.Config, *bot.Bot) {
 	t.Helper()
+	yaml := platform + fmt.Sprintf(`hosts:
+  - name: %s
+    address: %s
+    user: root
+    identity_files: [%s]
+    known_hosts: %s
+access:
+  - hosts: [%s]
+    %s
+`, h.Name, h.Addr, h.ClientKey, h.KnownHosts, h.Name, rule)
 	cfg, err := config.Parse("chat.yaml", []byte(yaml), config.Options{Home: t.TempDir(), LookupEnv: func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
@@ -170,4 +160,23 @@ func chatBot(t *testing.T, yaml string, env map[string]string) (*config.Config, 
 		t.Fatal(err)
 	}
 	return cfg, b
+}
+
+// serveAdapter runs a chat adapter and serves its HTTP handler until the
+// test ends (then the adapter is stopped and waited for).
+func serveAdapter(t *testing.T, a interface {
+	Run(context.Context) error
+	Handler() http.Handler
+}) *httptest.Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		<-done
+	})
+	return srv
 }

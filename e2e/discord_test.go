@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -49,34 +48,13 @@ func TestDiscordSlashCommandDiagnosesABrokenHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	const appID, oncall = "700000000000000001", "200000000000000001"
-	yaml := fmt.Sprintf(`discord:
-  application_id: %q
-  public_key: ${DISCORD_PUBLIC_KEY}
-  api_url: %s/api/v9/
-hosts:
-  - name: %s
-    address: %s
-    user: root
-    identity_files: [%s]
-    known_hosts: %s
-access:
-  - hosts: [%s]
-    discord_users: [%q]
-`, appID, api.URL, h.Name, h.Addr, h.ClientKey, h.KnownHosts, h.Name, oncall)
-	cfg, b := chatBot(t, yaml, map[string]string{"DISCORD_PUBLIC_KEY": hex.EncodeToString(pub)})
+	cfg, b := chatBot(t, h, fmt.Sprintf("discord:\n  application_id: %q\n  public_key: ${DISCORD_PUBLIC_KEY}\n  api_url: %s/api/v9/\n", appID, api.URL),
+		fmt.Sprintf("discord_users: [%q]", oncall), map[string]string{"DISCORD_PUBLIC_KEY": hex.EncodeToString(pub)})
 	a, err := discordbot.New(cfg, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	srv := httptest.NewServer(a.Handler())
-	defer srv.Close()
+	srv := serveAdapter(t, a)
 
 	command := func(user, token string) map[string]any {
 		payload := map[string]any{

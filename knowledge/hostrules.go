@@ -1,6 +1,7 @@
 package knowledge
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"slices"
@@ -391,8 +392,8 @@ func (r *hostRules) unixUpstreams() {
 			if start, version := fpmStart(pool.File, r.systemd()); start != "" {
 				vars["php_version"] = version
 				r.fix("upstream_down",
-					fmt.Sprintf("On this host: start %s with `%s`, then find out why it stopped: `tail -n 50 %s` and `dmesg -T | grep -i -E 'killed process|segfault'`.", fpmName(version), start, orDefault(r.fpmLog(), "the php-fpm log")),
-					fmt.Sprintf("本机：用 `%s` 启动 %s，再查明它为什么停止：`tail -n 50 %s` 和 `dmesg -T | grep -i -E 'killed process|segfault'`。", start, fpmName(version), orDefault(r.fpmLog(), "php-fpm 日志")))
+					fmt.Sprintf("On this host: start %s with `%s`, then find out why it stopped: `tail -n 50 %s` and `dmesg -T | grep -i -E 'killed process|segfault'`.", fpmName(version), start, cmp.Or(r.fpmLog(), "the php-fpm log")),
+					fmt.Sprintf("本机：用 `%s` 启动 %s，再查明它为什么停止：`tail -n 50 %s` 和 `dmesg -T | grep -i -E 'killed process|segfault'`。", start, fpmName(version), cmp.Or(r.fpmLog(), "php-fpm 日志")))
 			}
 			r.fact("upstream_down", "ps", "no php-fpm master process is running (ps)", "没有正在运行的 php-fpm 主进程（ps）", vars)
 			r.fact("upstream_down", "php-fpm config",
@@ -694,8 +695,8 @@ func (r *hostRules) pool() {
 	for _, pool := range r.f.FPM.Pools {
 		vars := map[string]string{"pool_file": pool.File, "max_children": strconv.Itoa(pool.MaxChildren)}
 		// The Chinese line is built alongside the English one, piece by piece.
-		text := fmt.Sprintf("pool %s (%s): pm = %s, pm.max_children = %d", pool.Name, where(pool.File, pool.Line), orDefault(pool.PM, "dynamic"), pool.MaxChildren)
-		textZh := fmt.Sprintf("进程池 %s（%s）：pm = %s，pm.max_children = %d", pool.Name, where(pool.File, pool.Line), orDefault(pool.PM, "dynamic"), pool.MaxChildren)
+		text := fmt.Sprintf("pool %s (%s): pm = %s, pm.max_children = %d", pool.Name, where(pool.File, pool.Line), cmp.Or(pool.PM, "dynamic"), pool.MaxChildren)
+		textZh := fmt.Sprintf("进程池 %s（%s）：pm = %s，pm.max_children = %d", pool.Name, where(pool.File, pool.Line), cmp.Or(pool.PM, "dynamic"), pool.MaxChildren)
 		if len(rss) > 0 && r.f.Memory != nil && r.f.Memory.AvailableMB > 0 {
 			sort.Ints(rss)
 			total := 0
@@ -720,13 +721,6 @@ func (r *hostRules) pool() {
 		}
 		r.fact("fpm_max_children", "php-fpm config", text, textZh, vars)
 	}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // load: timeouts on a saturated host are the host's fault first.

@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -42,13 +43,14 @@ func dockerSince(window time.Duration) string {
 // cause matcher within the time window, facts are attached.
 func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledge.Diagnosis {
 	col := an.NewCollector()
+	facts := HostFacts(rep)
+	facts.Layout = Layout(facts)
+	facts.Site = o.Site
 	var now time.Time
-	if s := rep.Step("host"); s != nil {
-		if h, ok := s.Facts.(knowledge.HostInfo); ok {
-			now = h.Now
-			if h.UTCOffset != nil {
-				col.Zone = time.FixedZone("host", *h.UTCOffset)
-			}
+	if h := facts.Host; h != nil {
+		now = h.Now
+		if h.UTCOffset != nil {
+			col.Zone = time.FixedZone("host", *h.UTCOffset)
 		}
 	}
 	if !now.IsZero() && o.Since > 0 {
@@ -64,15 +66,11 @@ func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledg
 			_ = col.Feed(bytes.NewReader(part.text), part.name)
 		}
 	}
-	layout := Layout(rep)
-	facts := HostFacts(rep)
-	facts.Layout = layout
-	facts.Site = o.Site
 	col.AddHostFacts(facts)
-	d := col.Diagnosis(knowledge.Options{Target: rep.Target, Lang: o.Lang, Now: now, BaoTa: layout == "baota"})
-	d.Layout = layout
+	d := col.Diagnosis(knowledge.Options{Target: rep.Target, Lang: o.Lang, Now: now, BaoTa: facts.Layout == "baota"})
+	d.Layout = facts.Layout
 	d.Facts = rep.Facts()
-	for _, note := range []string{notRootNote(rep, o.Lang), containerNote(rep, o.Lang)} {
+	for _, note := range []string{notRootNote(rep, facts.Host, o.Lang), containerNote(facts, o.Lang)} {
 		if note != "" {
 			d.Notes = append(d.Notes, note)
 		}
@@ -89,24 +87,21 @@ func FromReport(rep *Report, an *knowledge.Analyzer, o DiagnoseOptions) knowledg
 
 // notRootNote says the diagnosis may be partial when the playbook ran as an
 // ordinary user, naming the steps the system refused something.
-func notRootNote(rep *Report, lang string) string {
-	s := rep.Step("host")
-	if s == nil {
+func notRootNote(rep *Report, h *knowledge.HostInfo, lang string) string {
+	if h == nil || h.UID == nil || *h.UID == 0 {
 		return ""
 	}
-	h, _ := s.Facts.(knowledge.HostInfo)
-	if h.UID == nil || *h.UID == 0 {
-		return ""
+	refused := func(out []byte) bool {
+		return bytes.Contains(out, []byte("Permission denied")) || bytes.Contains(out, []byte("Operation not permitted")) ||
+			bytes.Contains(out, []byte("nginx -T needs root"))
 	}
 	var denied []string
 	for _, st := range rep.Steps {
-		out := append(append([]byte(nil), st.Stderr...), st.Stdout...)
-		if bytes.Contains(out, []byte("Permission denied")) || bytes.Contains(out, []byte("Operation not permitted")) ||
-			bytes.Contains(out, []byte("nginx -T needs root")) {
+		if refused(st.Stderr) || refused(st.Stdout) {
 			denied = append(denied, st.ID)
 		}
 	}
-	user := orDefault(h.User, "uid "+strconv.Itoa(*h.UID))
+	user := cmp.Or(h.User, "uid "+strconv.Itoa(*h.UID))
 	if lang == "zh" {
 		note := fmt.Sprintf("以 %s 身份运行，而不是 root：nginx -T、监听端口所属的进程和仅 root 可读的日志可能拿不到，因此可能漏掉原因。", user)
 		if len(denied) > 0 {
@@ -123,13 +118,9 @@ func notRootNote(rep *Report, lang string) string {
 
 // containerNote says where nginx's configuration is when nginx runs in a
 // container: only its logs were read (docker logs).
-func containerNote(rep *Report, lang string) string {
-	s := rep.Step("nginx_config")
-	if s == nil {
-		return ""
-	}
-	c, ok := s.Facts.(knowledge.NginxConfig)
-	if !ok || !c.InContainer {
+func containerNote(f knowledge.HostFacts, lang string) string {
+	c := f.Nginx
+	if c == nil || !c.InContainer {
 		return ""
 	}
 	if c.Container != "" && len(c.Files) > 0 {
@@ -139,24 +130,13 @@ func containerNote(rep *Report, lang string) string {
 		return fmt.Sprintf("nginx runs in container %s: its logs were read with docker logs and its configuration files with docker cp; the host-side checks (sockets, pools, probes) do not apply to its upstreams.", c.Container)
 	}
 	name := "NGINX"
-	if d := rep.Step("docker"); d != nil {
-		if cs, ok := d.Facts.([]knowledge.Container); ok {
-			if names := nginxContainers(cs); len(names) > 0 {
-				name = names[0]
-			}
-		}
+	if names := nginxContainers(f.Containers); len(names) > 0 {
+		name = names[0]
 	}
 	if lang == "zh" {
 		return fmt.Sprintf("nginx 运行在容器中：已通过 docker logs 读取它的日志，但它的配置在容器内（`docker exec %s nginx -T`），这里没有检查。", name)
 	}
 	return fmt.Sprintf("nginx runs in a container: its logs were read with docker logs, but its configuration is inside the container (`docker exec %s nginx -T`) and was not checked.", name)
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 type logPart struct {
@@ -197,22 +177,16 @@ func splitLogs(out []byte, fallback string) []logPart {
 // Layout names the kind of host: baota, rhel, debian, docker (nginx runs in a
 // container) or unknown. /.dockerenv alone says the host itself is a container,
 // which does not change where nginx keeps its files.
-func Layout(rep *Report) string {
+func Layout(f knowledge.HostFacts) string {
 	var h knowledge.HostInfo
-	if s := rep.Step("host"); s != nil {
-		h, _ = s.Facts.(knowledge.HostInfo)
+	if f.Host != nil {
+		h = *f.Host
 	}
-	if s := rep.Step("processes"); s != nil {
-		if procs, ok := s.Facts.([]knowledge.Process); ok {
-			if m := nginxMaster(procs); m != nil && strings.HasPrefix(m.Binary, "/www/server/nginx/") {
-				return "baota"
-			}
-		}
+	if m := nginxMaster(f.Processes); m != nil && strings.HasPrefix(m.Binary, "/www/server/nginx/") {
+		return "baota"
 	}
-	if s := rep.Step("docker"); s != nil {
-		if cs, ok := s.Facts.([]knowledge.Container); ok && len(nginxContainers(cs)) > 0 {
-			return "docker"
-		}
+	if len(nginxContainers(f.Containers)) > 0 {
+		return "docker"
 	}
 	if h.BaoTa {
 		return "baota"

@@ -40,7 +40,7 @@ const replayHosts = "testdata/hosts"
 type replayExpect struct {
 	// Story says in one line what happened on the host.
 	Story string `yaml:"story"`
-	// Layout is Layout(report): debian, rhel, baota, docker, unknown.
+	// Layout is Layout(HostFacts(report)): debian, rhel, baota, docker, unknown.
 	Layout      string `yaml:"layout"`
 	replayCheck `yaml:",inline"`
 	// Also are diagnoses of the same recording with other options.
@@ -105,7 +105,7 @@ func TestReplayHosts(t *testing.T) {
 			if t.Failed() {
 				t.FailNow() // the recording is not what a run would give: its diagnosis proves nothing
 			}
-			if got := Layout(rep); got != exp.Layout {
+			if got := Layout(HostFacts(rep)); got != exp.Layout {
 				t.Errorf("layout %q, want %q", got, exp.Layout)
 			}
 			checks := append([]replayCheck{exp.replayCheck}, exp.Also...)

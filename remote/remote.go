@@ -100,23 +100,22 @@ func (b *capBuffer) Write(p []byte) (int, error) {
 // skipBuffer drops what a login shell prints before the command starts
 // (a .bashrc that echoes, "pyenv init", a banner), so parsers see only the
 // command's output. The wrapper prints mark first; until it arrives, up to
-// maxNoise bytes are held back. Without the mark (sudo failed, the shell
+// maxLoginNoise bytes are held back. Without the mark (sudo failed, the shell
 // never ran the wrapper) nothing is dropped, so the error stays visible.
 type skipBuffer struct {
-	mu       sync.Mutex
-	dst      *capBuffer
-	mark     []byte
-	pending  []byte
-	found    bool
-	gaveUp   bool
-	skipped  int
-	maxNoise int
+	mu      sync.Mutex
+	dst     *capBuffer
+	mark    []byte
+	pending []byte
+	found   bool
+	gaveUp  bool
+	skipped int
 }
 
 const maxLoginNoise = 64 << 10
 
 func newSkipBuffer(dst *capBuffer, mark string) *skipBuffer {
-	return &skipBuffer{dst: dst, mark: []byte(mark), maxNoise: maxLoginNoise}
+	return &skipBuffer{dst: dst, mark: []byte(mark)}
 }
 
 func (b *skipBuffer) Write(p []byte) (int, error) {
@@ -132,7 +131,7 @@ func (b *skipBuffer) Write(p []byte) (int, error) {
 		b.pending = nil
 		return len(p), b.write(rest)
 	}
-	if len(b.pending) > b.maxNoise {
+	if len(b.pending) > maxLoginNoise {
 		b.gaveUp = true
 		pending := b.pending
 		b.pending = nil

@@ -36,7 +36,7 @@ type fakeDiscord struct {
 	interactions map[string]*fakeInteraction // by interaction token
 	threads      map[string]string           // thread channel id → parent channel id
 	files        map[string][]byte           // attachments on the "CDN", by path
-	fileGets     []string                    // Range header of each attachment download
+	fileGets     []string                    // "PATH RANGE" of each attachment download
 }
 
 type fakeApp struct {
@@ -398,7 +398,7 @@ func (f *fakeDiscord) attach(name, contentType string, data []byte) map[string]a
 func (f *fakeDiscord) getFile(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	data, ok := f.files[r.URL.Path]
-	f.fileGets = append(f.fileGets, r.Header.Get("Range"))
+	f.fileGets = append(f.fileGets, r.URL.Path+" "+r.Header.Get("Range"))
 	f.mu.Unlock()
 	if !ok {
 		http.NotFound(w, r)

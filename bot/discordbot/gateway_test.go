@@ -258,8 +258,13 @@ func TestGateway(t *testing.T) {
 		fake.mu.Lock()
 		ranges := slices.Clone(fake.fileGets)
 		fake.mu.Unlock()
-		if !slices.Contains(ranges, fmt.Sprintf("bytes=-%d", maxAttachmentBytes)) {
+		if !slices.ContainsFunc(ranges, func(g string) bool {
+			return strings.HasSuffix(g, fmt.Sprintf("/error.log bytes=-%d", maxAttachmentBytes))
+		}) {
 			t.Errorf("downloads %q: the big log should be asked for its tail", ranges)
+		}
+		if slices.ContainsFunc(ranges, func(g string) bool { return strings.Contains(g, "screenshot.png") }) {
+			t.Errorf("downloads %q: a picture is not text and must not be fetched", ranges)
 		}
 	})
 

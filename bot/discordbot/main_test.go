@@ -1,7 +1,6 @@
 package discordbot
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/badgateway/badgateway/bot"
 	"github.com/badgateway/badgateway/config"
+	"github.com/badgateway/badgateway/internal/testlab"
 	"github.com/badgateway/badgateway/remote"
 )
 
@@ -75,7 +75,7 @@ type env struct {
 	app      *fakeApp
 	cfg      *config.Config
 	a        *Adapter
-	logs     *syncBuffer
+	logs     *testlab.SyncBuffer
 	audit    string
 	connects atomic.Int32 // hosts the bot connected to: diagnoses run
 
@@ -108,7 +108,7 @@ type envOptions struct {
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, app: fake.newApp(), logs: &syncBuffer{}, delay: o.delay}
+	e := &env{t: t, app: fake.newApp(), logs: &testlab.SyncBuffer{}, delay: o.delay}
 	e.audit = filepath.Join(t.TempDir(), "audit.jsonl")
 	var y strings.Builder
 	y.WriteString(inventory)
@@ -312,21 +312,4 @@ func refused(calls []call) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package slackbot
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/badgateway/badgateway/bot"
 	"github.com/badgateway/badgateway/config"
+	"github.com/badgateway/badgateway/internal/testlab"
 	"github.com/badgateway/badgateway/remote"
 )
 
@@ -70,6 +70,7 @@ type fakeSlack struct {
 	groups map[string][]string
 	ts     atomic.Int64
 	files  map[string][]byte // url_private_download paths → content
+	gets   []string          // file paths downloaded, in order
 }
 
 // share stores a file as Slack would and returns it as a message carries it.
@@ -123,6 +124,7 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 		c.Handle("/files-pri/", func(w http.ResponseWriter, r *http.Request) {
 			f.mu.Lock()
 			data, ok := f.files[r.URL.Path]
+			f.gets = append(f.gets, r.URL.Path)
 			f.mu.Unlock()
 			switch {
 			case r.Header.Get("Authorization") != "Bearer "+botToken:
@@ -233,28 +235,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// syncBuffer collects the adapter's log so tests can check what it holds.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	a     *Adapter
 	bot   *bot.Bot
-	logs  *syncBuffer
+	logs  *testlab.SyncBuffer
 	runs  *atomic.Int32 // hosts the bot connected to: diagnoses actually run
 	delay *atomic.Int64 // added to every command, to look like a slow SSH host
 	audit string
@@ -309,7 +293,7 @@ func newHarness(t *testing.T, apiURL string, socket bool, rules string) *harness
 		}
 		return slowRunner{remote.NewLocal(), delay}, nil
 	}
-	logs := &syncBuffer{}
+	logs := &testlab.SyncBuffer{}
 	a, err := New(cfg, b, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

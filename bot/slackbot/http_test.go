@@ -16,6 +16,17 @@ import (
 	"time"
 )
 
+// httpMode runs an adapter in HTTP mode against the fake Web API f and
+// serves its Handler; both stop when the test ends.
+func httpMode(t *testing.T, f *fakeSlack) (*harness, *httptest.Server) {
+	t.Helper()
+	h := newHarness(t, f.GetAPIURL(), false, "")
+	h.run(t)
+	srv := httptest.NewServer(h.a.Handler())
+	t.Cleanup(srv.Close)
+	return h, srv
+}
+
 // signed builds a request as Slack sends it: v0 HMAC-SHA256 of "v0:TS:BODY".
 func signed(t *testing.T, base, path, body string, ts time.Time, secret string) *http.Request {
 	t.Helper()
@@ -68,10 +79,7 @@ func commandBody(user, text, responseURL string) string {
 // the diagnosis then appears through the Web API.
 func TestHTTPSlashCommand(t *testing.T) {
 	f := newFakeSlack(t)
-	h := newHarness(t, f.GetAPIURL(), false, "")
-	h.run(t)
-	srv := httptest.NewServer(h.a.Handler())
-	defer srv.Close()
+	_, srv := httpMode(t, f)
 	ru := newResponseURL(t)
 
 	start := time.Now()
@@ -102,10 +110,7 @@ func TestHTTPSlashCommand(t *testing.T) {
 func TestHTTPSlashCommandFallsBackToResponseURL(t *testing.T) {
 	f := newFakeSlack(t)
 	f.failWith("chat.postMessage", "not_in_channel")
-	h := newHarness(t, f.GetAPIURL(), false, "")
-	h.run(t)
-	srv := httptest.NewServer(h.a.Handler())
-	defer srv.Close()
+	_, srv := httpMode(t, f)
 	ru := newResponseURL(t)
 
 	resp, err := http.DefaultClient.Do(signed(t, srv.URL, "/slack/commands", commandBody(okUser, "localhost", ru.URL), time.Now(), signingSecret))
@@ -127,10 +132,7 @@ func TestHTTPSlashCommandFallsBackToResponseURL(t *testing.T) {
 // refused with 401 and starts nothing.
 func TestHTTPRejectsUnsignedAndStaleRequests(t *testing.T) {
 	f := newFakeSlack(t)
-	h := newHarness(t, f.GetAPIURL(), false, "")
-	h.run(t)
-	srv := httptest.NewServer(h.a.Handler())
-	defer srv.Close()
+	h, srv := httpMode(t, f)
 	body := commandBody(okUser, "localhost", "http://127.0.0.1:1/unused")
 
 	cases := []struct {
@@ -188,10 +190,7 @@ func TestHTTPRejectsUnsignedAndStaleRequests(t *testing.T) {
 // The Re-run button works over HTTP too.
 func TestHTTPInteractivityRerun(t *testing.T) {
 	f := newFakeSlack(t)
-	h := newHarness(t, f.GetAPIURL(), false, "")
-	h.run(t)
-	srv := httptest.NewServer(h.a.Handler())
-	defer srv.Close()
+	_, srv := httpMode(t, f)
 
 	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]any{"id": okUser},
 		"channel": map[string]any{"id": channelID}, "container": map[string]any{"type": "message", "channel_id": channelID, "message_ts": "1.2"},
@@ -215,10 +214,7 @@ func TestHTTPInteractivityRerun(t *testing.T) {
 func TestResponseURLStaysOutOfTheLog(t *testing.T) {
 	f := newFakeSlack(t)
 	f.failWith("chat.postMessage", "not_in_channel")
-	h := newHarness(t, f.GetAPIURL(), false, "")
-	h.run(t)
-	srv := httptest.NewServer(h.a.Handler())
-	defer srv.Close()
+	h, srv := httpMode(t, f)
 	hook := "http://127.0.0.1:1/commands/T0TEAM/123/SECRETHOOK"
 	resp, err := http.DefaultClient.Do(signed(t, srv.URL, "/slack/commands", commandBody(okUser, "localhost", hook), time.Now(), signingSecret))
 	if err != nil {
@@ -255,10 +251,7 @@ func postEvent(t *testing.T, base string, payload any, retry string) *http.Respo
 // when Slack retries it; an unsigned event is refused.
 func TestHTTPEvents(t *testing.T) {
 	f := newFakeSlack(t)
-	h := newHarness(t, f.GetAPIURL(), false, "")
-	h.run(t)
-	srv := httptest.NewServer(h.a.Handler())
-	defer srv.Close()
+	_, srv := httpMode(t, f)
 
 	resp := postEvent(t, srv.URL, map[string]any{"type": "url_verification", "token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}, "")
 	b, _ := io.ReadAll(resp.Body)
@@ -301,10 +294,7 @@ func TestHTTPEvents(t *testing.T) {
 // token and explained; a picture beside it is not fetched.
 func TestHTTPSharedSnippetIsRead(t *testing.T) {
 	f := newFakeSlack(t)
-	h := newHarness(t, f.GetAPIURL(), false, "")
-	h.run(t)
-	srv := httptest.NewServer(h.a.Handler())
-	defer srv.Close()
+	_, srv := httpMode(t, f)
 
 	snippet := f.share("nginx-error.log", "text/plain", "text", []byte(strings.Repeat(refusedLine+"\n", 12)))
 	picture := f.share("graph.png", "image/png", "png", []byte("\x89PNG"))
@@ -314,6 +304,11 @@ func TestHTTPSharedSnippetIsRead(t *testing.T) {
 	final := finalOf(t, f, "chat.postMessage", "chat.update")
 	if all := final.all(); !strings.Contains(all, "upstream_down") || !strings.Contains(all, "×12") {
 		t.Errorf("the snippet was not explained:\n%s", all)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.gets) != 1 || !strings.HasSuffix(f.gets[0], "/nginx-error.log") {
+		t.Errorf("downloads %q, want the snippet alone", f.gets)
 	}
 }
 

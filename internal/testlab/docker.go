@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,15 +21,7 @@ const (
 // installed, or fails it under CI.
 func RequireDocker(t testing.TB) {
 	t.Helper()
-	for _, p := range []string{"dockerd", "docker"} {
-		if _, err := exec.LookPath(p); err != nil {
-			msg := fmt.Sprintf("%s not found (%v); install with: apt-get install -y docker.io", p, err)
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-	}
+	requireTools(t, "docker.io", "dockerd", "docker")
 }
 
 // StartDocker runs a Docker engine inside the host, as a host with nginx
@@ -124,51 +115,32 @@ func (h *Host) importImage(name string, binaries []string, files map[string]stri
 	if root == "" {
 		h.t.Fatalf("%s: /tmp is not private to the host", h.Name)
 	}
-	copyIn := func(src string) {
-		dst := filepath.Join(root, src)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			h.t.Fatal(err)
-		}
-		if err := copyFile(src, dst, 0o755); err != nil {
-			h.t.Fatalf("image %s: %v", name, err)
-		}
-	}
+	s := &stager{root: root}
 	for _, bin := range binaries {
 		machine := bin
 		if staged := h.stagedPath(bin); staged != "" {
 			machine = staged // a path private to the host, such as labbackend's
 		}
-		dst := filepath.Join(root, bin)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			h.t.Fatal(err)
-		}
-		if err := copyFile(machine, dst, 0o755); err != nil {
-			h.t.Fatalf("image %s: %v", name, err)
-		}
+		s.copyFile(machine, bin, 0o755)
 		out, _ := exec.Command("ldd", machine).Output() // a static binary has no libraries
 		for _, f := range strings.Fields(string(out)) {
 			if strings.HasPrefix(f, "/") {
-				copyIn(f)
+				s.copyFile(f, f, 0o755)
 			}
 		}
 	}
 	for path, content := range files {
 		if content == "" {
-			copyIn(path)
-			continue
-		}
-		dst := filepath.Join(root, path)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			h.t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, []byte(content), 0o644); err != nil {
-			h.t.Fatal(err)
+			s.copyFile(path, path, 0o644)
+		} else {
+			s.write(path, content, 0o644, 0, 0)
 		}
 	}
 	for _, d := range dirs {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			h.t.Fatal(err)
-		}
+		s.mkdir(d, 0o755, 0, 0)
+	}
+	if s.err != nil {
+		h.t.Fatalf("image %s: %v", name, s.err)
 	}
 	h.MustExec(fmt.Sprintf("tar -C %s -c . | docker import - %s >/dev/null && rm -rf %s", shellQuote(rel), shellQuote(name), shellQuote(rel)))
 }

@@ -130,15 +130,7 @@ func RequireLab(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Skip("testlab hosts need root (network and mount namespaces)")
 	}
-	for _, p := range requiredTools {
-		if _, err := exec.LookPath(p); err != nil {
-			msg := fmt.Sprintf("%s not found (%v); install with: apt-get install -y nginx php8.2-fpm openssh-server openssh-client iproute2 iptables curl util-linux golang", p, err)
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-	}
+	requireTools(t, "nginx php8.2-fpm openssh-server openssh-client iproute2 iptables curl util-linux golang", requiredTools...)
 }
 
 // StartHost brings up one host and tears it down when the test ends.

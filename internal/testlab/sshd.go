@@ -81,27 +81,29 @@ func WithConfig(lines ...string) SSHDOption {
 // under CI where a missing daemon means a broken setup, not a choice.
 func RequireSSHD(t testing.TB) {
 	t.Helper()
-	for _, p := range []string{SSHDPath, "ssh-keygen", "ssh-agent", "ssh-add", "unshare"} {
-		if _, err := exec.LookPath(p); err != nil {
-			msg := fmt.Sprintf("%s not found (%v); install with: apt-get install -y openssh-server openssh-client", p, err)
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-	}
+	requireTools(t, "openssh-server openssh-client util-linux", SSHDPath, "ssh-keygen", "ssh-agent", "ssh-add", "unshare")
 }
 
 // RequireSudo skips the test when sudo is not installed, or fails it
 // under CI.
 func RequireSudo(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("sudo"); err != nil {
-		msg := fmt.Sprintf("sudo not found (%v); install with: apt-get install -y sudo", err)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
+	requireTools(t, "sudo", "sudo")
+}
+
+// requireTools skips the test when a tool is not installed, naming the
+// Debian packages to install, or fails it under CI, where a missing tool
+// means a broken set-up, not a choice.
+func requireTools(t testing.TB, packages string, tools ...string) {
+	t.Helper()
+	for _, p := range tools {
+		if _, err := exec.LookPath(p); err != nil {
+			msg := fmt.Sprintf("%s not found (%v); install with: apt-get install -y %s", p, err, packages)
+			if os.Getenv("CI") != "" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
 		}
-		t.Skip(msg)
 	}
 }
 
