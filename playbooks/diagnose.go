@@ -91,13 +91,13 @@ func notRootNote(rep *Report, h *knowledge.HostInfo, lang string) string {
 	if h == nil || h.UID == nil || *h.UID == 0 {
 		return ""
 	}
-	refused := func(out []byte) bool {
-		return bytes.Contains(out, []byte("Permission denied")) || bytes.Contains(out, []byte("Operation not permitted")) ||
-			bytes.Contains(out, []byte("nginx -T needs root"))
-	}
+	// Only stderr: the logs a step prints on stdout hold nginx's own
+	// "(13: Permission denied)" lines, which say nothing about this login.
 	var denied []string
 	for _, st := range rep.Steps {
-		if refused(st.Stderr) || refused(st.Stdout) {
+		e := st.Stderr
+		if bytes.Contains(e, []byte("Permission denied")) || bytes.Contains(e, []byte("Operation not permitted")) ||
+			bytes.Contains(e, []byte("nginx -T needs root")) {
 			denied = append(denied, st.ID)
 		}
 	}

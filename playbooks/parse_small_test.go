@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,5 +44,22 @@ func TestDockerSince(t *testing.T) {
 		if got := dockerSince(window); got != want {
 			t.Errorf("dockerSince(%v) = %s, want %s", window, got, want)
 		}
+	}
+}
+
+// Run without root, the note names the steps the system refused (their
+// stderr says so), not a log step whose lines mention Permission denied.
+func TestNotRootNoteNamesRefusedStepsOnly(t *testing.T) {
+	uid := 1000
+	rep := &Report{Steps: []*StepResult{
+		{ID: "nginx_error_log", Stdout: []byte(`2026/11/25 10:02:11 [crit] 17#17: *1 connect() to unix:/run/php/php8.2-fpm.sock failed (13: Permission denied) while connecting to upstream`)},
+		{ID: "fpm_log", Stderr: []byte("tail: cannot open '/var/log/php8.2-fpm.log' for reading: Permission denied\n")},
+	}}
+	note := notRootNote(rep, &knowledge.HostInfo{User: "deploy", UID: &uid}, "en")
+	if !strings.Contains(note, "Ran as deploy") || !strings.Contains(note, "Refused in: fpm_log.") {
+		t.Errorf("note %q", note)
+	}
+	if root := 0; notRootNote(rep, &knowledge.HostInfo{UID: &root}, "en") != "" {
+		t.Error("root gets no note")
 	}
 }
